@@ -1,0 +1,289 @@
+import type { Assignment, Eligibility, PrincipalKind, PrincipalStatus } from './model.js';
+import { covers } from './scope.js';
+
+/**
+ * The one decision point. An in-memory index of who holds what, kept coherent with every write:
+ * principal → role → grants (scope, start, end). Group membership is expanded through a cached
+ * closure. A check compares each grant's window with `now`, so access ends exactly at its end
+ * time, with no job involved; jobs only do the bookkeeping afterwards.
+ */
+
+export interface Decision {
+  allowed: boolean;
+  reason: 'active_assignment' | 'no_active_assignment' | 'unknown_principal' | 'principal_suspended' | 'unknown_role';
+  assignmentId: string | null;
+  expiresAt: number | null;
+  /** The principal (the subject itself or one of its groups) the grant is held by. */
+  via: string | null;
+}
+
+interface GrantEntry {
+  id: string;
+  principalId: string;
+  roleId: string;
+  scope: string;
+  startsAt: number;
+  endsAt: number; // Infinity = permanent
+  source: Assignment['source'];
+}
+
+interface PrincipalEntry {
+  kind: PrincipalKind;
+  status: PrincipalStatus;
+}
+
+type Nested<T> = Map<string, Map<string, T[]>>;
+
+function put<T extends { id: string }>(m: Nested<T>, a: string, b: string, v: T): void {
+  let inner = m.get(a);
+  if (!inner) m.set(a, (inner = new Map()));
+  const list = inner.get(b);
+  if (!list) inner.set(b, [v]);
+  else {
+    const i = list.findIndex((x) => x.id === v.id);
+    if (i >= 0) list[i] = v;
+    else list.push(v);
+  }
+}
+
+function drop<T extends { id: string }>(m: Nested<T>, a: string, b: string, id: string): void {
+  const inner = m.get(a);
+  const list = inner?.get(b);
+  if (!inner || !list) return;
+  const i = list.findIndex((x) => x.id === id);
+  if (i < 0) return;
+  list.splice(i, 1);
+  if (list.length === 0) {
+    inner.delete(b);
+    if (inner.size === 0) m.delete(a);
+  }
+}
+
+export class DecisionIndex {
+  private grants: Nested<GrantEntry> = new Map();
+  private grantById = new Map<string, GrantEntry>();
+  private eligs: Nested<Eligibility> = new Map();
+  private eligById = new Map<string, Eligibility>();
+  private principals = new Map<string, PrincipalEntry>();
+  private roles = new Set<string>();
+  /** member → groups it is directly in */
+  private parents = new Map<string, Set<string>>();
+  /** group → direct members */
+  private children = new Map<string, Set<string>>();
+  private closure = new Map<string, string[]>();
+  /** Bumped on every change; lets callers wait for "at least this fresh". */
+  revision = 0;
+
+  // ------------------------------------------------------------------ writes
+
+  upsertPrincipal(id: string, kind: PrincipalKind, status: PrincipalStatus): void {
+    const prev = this.principals.get(id);
+    this.principals.set(id, { kind, status });
+    if (prev && prev.status !== status) this.closure.clear();
+    this.revision++;
+  }
+
+  removePrincipal(id: string): void {
+    this.principals.delete(id);
+    this.setMembers(id, []);
+    for (const g of this.parents.get(id) ?? []) this.children.get(g)?.delete(id);
+    this.parents.delete(id);
+    for (const [, e] of this.grantById) if (e.principalId === id) this.removeAssignment(e.id);
+    for (const [, e] of this.eligById) if (e.principalId === id) this.removeEligibility(e.id);
+    this.closure.clear();
+    this.revision++;
+  }
+
+  upsertRole(id: string): void {
+    this.roles.add(id);
+    this.revision++;
+  }
+
+  removeRole(id: string): void {
+    this.roles.delete(id);
+    this.revision++;
+  }
+
+  /** Replace a group's direct members. */
+  setMembers(groupId: string, members: readonly string[]): void {
+    for (const m of this.children.get(groupId) ?? []) this.parents.get(m)?.delete(groupId);
+    const set = new Set(members);
+    if (set.size) this.children.set(groupId, set);
+    else this.children.delete(groupId);
+    for (const m of set) {
+      let p = this.parents.get(m);
+      if (!p) this.parents.set(m, (p = new Set()));
+      p.add(groupId);
+    }
+    this.closure.clear();
+    this.revision++;
+  }
+
+  /** Keep an assignment if it is active or scheduled; drop it otherwise. */
+  upsertAssignment(a: Pick<Assignment, 'id' | 'principalId' | 'roleId' | 'scope' | 'startsAt' | 'endsAt' | 'status' | 'source'>): void {
+    const prev = this.grantById.get(a.id);
+    if (prev) drop(this.grants, prev.principalId, prev.roleId, prev.id);
+    if (a.status === 'active' || a.status === 'scheduled') {
+      const e: GrantEntry = {
+        id: a.id,
+        principalId: a.principalId,
+        roleId: a.roleId,
+        scope: a.scope,
+        startsAt: a.startsAt,
+        endsAt: a.endsAt ?? Infinity,
+        source: a.source,
+      };
+      this.grantById.set(a.id, e);
+      put(this.grants, a.principalId, a.roleId, e);
+    } else {
+      this.grantById.delete(a.id);
+    }
+    this.revision++;
+  }
+
+  removeAssignment(id: string): void {
+    const prev = this.grantById.get(id);
+    if (!prev) return;
+    drop(this.grants, prev.principalId, prev.roleId, id);
+    this.grantById.delete(id);
+    this.revision++;
+  }
+
+  upsertEligibility(e: Eligibility): void {
+    const prev = this.eligById.get(e.id);
+    if (prev) drop(this.eligs, prev.principalId, prev.roleId, prev.id);
+    if (e.removedAt === null) {
+      this.eligById.set(e.id, e);
+      put(this.eligs, e.principalId, e.roleId, e);
+    } else {
+      this.eligById.delete(e.id);
+    }
+    this.revision++;
+  }
+
+  removeEligibility(id: string): void {
+    const prev = this.eligById.get(id);
+    if (!prev) return;
+    drop(this.eligs, prev.principalId, prev.roleId, id);
+    this.eligById.delete(id);
+    this.revision++;
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  /** The subject and every active group it belongs to, transitively. Cached until membership changes. */
+  subjects(principalId: string): string[] {
+    let c = this.closure.get(principalId);
+    if (c) return c;
+    c = [principalId];
+    const seen = new Set(c);
+    for (let i = 0; i < c.length; i++) {
+      for (const g of this.parents.get(c[i]!) ?? []) {
+        if (seen.has(g)) continue;
+        seen.add(g);
+        const gp = this.principals.get(g);
+        if (gp && gp.status === 'active') c.push(g);
+      }
+    }
+    this.closure.set(principalId, c);
+    return c;
+  }
+
+  /** Every user or service principal in a group, nested groups expanded. */
+  membersOf(groupId: string): string[] {
+    const out: string[] = [];
+    const seen = new Set<string>([groupId]);
+    const queue = [groupId];
+    while (queue.length) {
+      const g = queue.pop()!;
+      for (const m of this.children.get(g) ?? []) {
+        if (seen.has(m)) continue;
+        seen.add(m);
+        const p = this.principals.get(m);
+        if (!p || p.status !== 'active') continue;
+        if (p.kind === 'group') queue.push(m);
+        else out.push(m);
+      }
+    }
+    return out;
+  }
+
+  /** Would making `member` a member of `groupId` create a cycle? */
+  wouldCycle(groupId: string, member: string): boolean {
+    if (groupId === member) return true;
+    const seen = new Set<string>();
+    const stack = [member];
+    while (stack.length) {
+      const g = stack.pop()!;
+      if (g === groupId) return true;
+      if (seen.has(g)) continue;
+      seen.add(g);
+      for (const c of this.children.get(g) ?? []) stack.push(c);
+    }
+    return false;
+  }
+
+  directMembers(groupId: string): string[] {
+    return [...(this.children.get(groupId) ?? [])];
+  }
+
+  hasPrincipal(id: string): boolean {
+    return this.principals.has(id);
+  }
+
+  check(principalId: string, roleId: string, scope: string, now: number): Decision {
+    const p = this.principals.get(principalId);
+    if (!p) return { allowed: false, reason: 'unknown_principal', assignmentId: null, expiresAt: null, via: null };
+    if (p.status !== 'active') return { allowed: false, reason: 'principal_suspended', assignmentId: null, expiresAt: null, via: null };
+    if (!this.roles.has(roleId)) return { allowed: false, reason: 'unknown_role', assignmentId: null, expiresAt: null, via: null };
+    let best: GrantEntry | null = null;
+    for (const s of this.subjects(principalId)) {
+      const list = this.grants.get(s)?.get(roleId);
+      if (!list) continue;
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        if (e.startsAt <= now && now < e.endsAt && covers(e.scope, scope) && (!best || e.endsAt > best.endsAt)) best = e;
+      }
+    }
+    if (!best) return { allowed: false, reason: 'no_active_assignment', assignmentId: null, expiresAt: null, via: null };
+    return {
+      allowed: true,
+      reason: 'active_assignment',
+      assignmentId: best.id,
+      expiresAt: best.endsAt === Infinity ? null : best.endsAt,
+      via: best.principalId === principalId ? null : best.principalId,
+    };
+  }
+
+  /** Eligibilities for a role held by the principal or any of its groups (not yet filtered by time). */
+  eligibilitiesFor(principalId: string, roleId: string): Eligibility[] {
+    const out: Eligibility[] = [];
+    for (const s of this.subjects(principalId)) {
+      const list = this.eligs.get(s)?.get(roleId);
+      if (list) out.push(...list);
+    }
+    return out;
+  }
+
+  /** Active or scheduled grants a principal holds directly for a role (for coverage extension). */
+  grantsOf(principalId: string, roleId: string): readonly GrantEntry[] {
+    return this.grants.get(principalId)?.get(roleId) ?? [];
+  }
+
+  /** Principals holding a role through a grant that never ends (lockout protection). */
+  permanentHolders(roleId: string, scope: string): string[] {
+    const out = new Set<string>();
+    for (const e of this.grantById.values()) {
+      if (e.roleId !== roleId || e.endsAt !== Infinity || !covers(e.scope, scope)) continue;
+      const p = this.principals.get(e.principalId);
+      if (!p || p.status !== 'active') continue;
+      if (p.kind === 'group') for (const m of this.membersOf(e.principalId)) out.add(m);
+      else out.add(e.principalId);
+    }
+    return [...out];
+  }
+
+  stats(): { principals: number; assignments: number; eligibilities: number; revision: number } {
+    return { principals: this.principals.size, assignments: this.grantById.size, eligibilities: this.eligById.size, revision: this.revision };
+  }
+}

@@ -144,7 +144,8 @@ export type IndexChange =
   | { kind: 'role'; id: string }
   | { kind: 'members'; id: string }
   | { kind: 'eligibility'; id: string }
-  | { kind: 'assignment'; id: string };
+  | { kind: 'assignment'; id: string }
+  | { kind: 'token'; id: string };
 
 export interface ChangeFeed {
   /** Announce a change inside the transaction; other nodes hear it only if it commits. */

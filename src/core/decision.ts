@@ -227,6 +227,11 @@ export class DecisionIndex {
     return [...(this.children.get(groupId) ?? [])];
   }
 
+  principalInfo(id: string): { id: string; kind: PrincipalKind; status: PrincipalStatus } | null {
+    const p = this.principals.get(id);
+    return p ? { id, kind: p.kind, status: p.status } : null;
+  }
+
   hasPrincipal(id: string): boolean {
     return this.principals.has(id);
   }

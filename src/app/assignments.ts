@@ -1,0 +1,130 @@
+import { Conflict, Forbidden, Invalid, NotFound } from '../core/errors.js';
+import { normalizeId, parseId } from '../core/ids.js';
+import { ADMIN_ROLE, type Assignment } from '../core/model.js';
+import { parseScope } from '../core/scope.js';
+import { draft, writeAudit } from './audit-log.js';
+import { deny, isAdmin, requireAdmin } from './authz.js';
+import type { Actor, AppDeps } from './context.js';
+import { endAssignment } from './grants.js';
+import { settingsOf } from './roles.js';
+
+type Deps = Pick<AppDeps, 'store' | 'index' | 'clock' | 'newId'>;
+
+export interface DirectAssignmentInput {
+  principalId: string;
+  roleId: string;
+  scope: string;
+  startsAt?: number | null;
+  endsAt: number | null;
+  justification: string;
+}
+
+export function makeAssignments(deps: Deps) {
+  const { store, index, clock } = deps;
+  const audit = { audit: store.audit, newId: deps.newId };
+
+  /** The last standing admin grant cannot end: someone must always be able to administer Elevate. */
+  function guardLockout(a: Assignment) {
+    if (a.roleId !== ADMIN_ROLE || a.endsAt !== null) return;
+    const lost = new Set(index.principalInfo(a.principalId)?.kind === 'group' ? index.membersOf(a.principalId) : [a.principalId]);
+    const remaining = index.permanentHolders(ADMIN_ROLE, '/').filter(
+      (p) => !lost.has(p) || index.grantsOf(p, ADMIN_ROLE).some((g) => g.id !== a.id && g.endsAt === Infinity),
+    );
+    if (remaining.length === 0) throw new Conflict('last_admin', 'this is the last standing admin grant; ending it would leave nobody able to administer Elevate');
+  }
+
+  return {
+    /** Admin-made standing access, where the role allows it. This is what Elevate exists to drive to zero. */
+    async createDirect(actor: Actor, input: DirectAssignmentInput): Promise<Assignment> {
+      const principalId = parseId(input.principalId, 'principalId');
+      const roleId = parseId(input.roleId, 'roleId');
+      const scope = parseScope(input.scope);
+      await requireAdmin(deps, actor, 'assignment.create', { principalId, roleId, scope });
+      const justification = (input.justification ?? '').trim();
+      if (!justification) throw new Invalid('justification_required', 'a direct assignment needs a justification', { field: 'justification' });
+      const now = clock.now();
+      const startsAt = input.startsAt ?? now;
+      return store.transaction(async (tx) => {
+        const p = await store.principals.get(tx, principalId);
+        if (!p) throw new Invalid('unknown_principal', `principal ${principalId} not found`, { field: 'principalId' });
+        const role = await store.roles.get(tx, roleId);
+        if (!role) throw new Invalid('unknown_role', `role ${roleId} not found`, { field: 'roleId' });
+        const s = settingsOf(role);
+        if (input.endsAt === null) {
+          if (!s.activeAssignment.allowPermanent) throw new Invalid('permanent_not_allowed', `role ${roleId} does not allow permanent active assignments`, { field: 'endsAt' });
+        } else {
+          if (input.endsAt <= now || input.endsAt <= startsAt) throw new Invalid('invalid_request', 'endsAt must be in the future and after startsAt', { field: 'endsAt' });
+          if (s.activeAssignment.maxDurationMs !== null && input.endsAt - startsAt > s.activeAssignment.maxDurationMs) {
+            throw new Invalid('assignment_exceeds_max', `role ${roleId} allows direct assignments of at most ${role.settings.activeAssignment.maxDuration}`, { field: 'endsAt' });
+          }
+        }
+        const a: Assignment = {
+          id: deps.newId(),
+          principalId,
+          roleId,
+          scope,
+          source: 'direct',
+          requestId: null,
+          startsAt,
+          endsAt: input.endsAt,
+          status: startsAt <= now ? 'active' : 'scheduled',
+          justification,
+          createdBy: actor.principalId,
+          createdAt: now,
+          endedAt: null,
+        };
+        await store.assignments.insert(tx, a);
+        await writeAudit(audit, tx, now, actor, { principalId, roleId, scope }, [
+          draft('assignment.direct_created', 'info', { assignmentId: a.id, startsAt, endsAt: a.endsAt, standing: true, justification }),
+        ]);
+        await store.changes.publish(tx, { kind: 'assignment', id: a.id });
+        tx.afterCommit(() => index.upsertAssignment(a));
+        return a;
+      });
+    },
+
+    async get(actor: Actor, id: string): Promise<Assignment> {
+      const a = await store.transaction((tx) => store.assignments.get(tx, id));
+      if (!a || (a.principalId !== actor.principalId && !isAdmin(deps, actor.principalId))) throw new NotFound('not_found', 'assignment not found');
+      return a;
+    },
+
+    async list(actor: Actor, f: { mine?: boolean; principalId?: string; roleId?: string; live?: boolean; source?: Assignment['source']; limit: number; after?: string }): Promise<Assignment[]> {
+      const principalId = f.principalId ? normalizeId(f.principalId) : undefined;
+      if (f.mine || principalId === actor.principalId) return store.transaction((tx) => store.assignments.list(tx, { ...f, principalId: actor.principalId }));
+      await requireAdmin(deps, actor, 'assignment.list');
+      return store.transaction((tx) => store.assignments.list(tx, { ...f, principalId }));
+    },
+
+    /** The holder ends their own grant early. */
+    async deactivate(actor: Actor, id: string): Promise<Assignment> {
+      const now = clock.now();
+      return store.transaction(async (tx) => {
+        const a = await store.assignments.get(tx, id);
+        if (!a) throw new NotFound('not_found', 'assignment not found');
+        if (a.principalId !== actor.principalId) {
+          if (!isAdmin(deps, actor.principalId)) throw new NotFound('not_found', 'assignment not found');
+          throw new Forbidden('not_holder', 'only the holder deactivates a grant; admins revoke it');
+        }
+        if (a.status !== 'active' && a.status !== 'scheduled') throw new Conflict('invalid_state', `the assignment is ${a.status}`);
+        guardLockout(a);
+        return endAssignment(deps, tx, actor, a, 'deactivated', now);
+      });
+    },
+
+    /** An admin ends someone's grant now. */
+    async revoke(actor: Actor, id: string, reason: string): Promise<Assignment> {
+      const why = (reason ?? '').trim();
+      if (!why) throw new Invalid('reason_required', 'a reason is required to revoke', { field: 'reason' });
+      if (!isAdmin(deps, actor.principalId)) await deny(deps, actor, 'assignment.revoke', {}, 'not_admin', 'revoking needs the elevate-admin role');
+      const now = clock.now();
+      return store.transaction(async (tx) => {
+        const a = await store.assignments.get(tx, id);
+        if (!a) throw new NotFound('not_found', 'assignment not found');
+        if (a.status !== 'active' && a.status !== 'scheduled') throw new Conflict('invalid_state', `the assignment is ${a.status}`);
+        guardLockout(a);
+        return endAssignment(deps, tx, actor, a, 'revoked', now, why);
+      });
+    },
+  };
+}

@@ -1,0 +1,290 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Conflict, Invalid, NotFound, Unauthenticated } from '../core/errors.js';
+import { normalizeId, parseId } from '../core/ids.js';
+import { ADMIN_ROLE, ROOT_SCOPE, type ApiToken, type Principal, type PrincipalKind, type PrincipalStatus } from '../core/model.js';
+import { draft, writeAudit } from './audit-log.js';
+import { deny, isAdmin, requireAdmin } from './authz.js';
+import type { Actor, AppDeps } from './context.js';
+import type { Tx } from './ports.js';
+
+type Deps = Pick<AppDeps, 'store' | 'index' | 'clock' | 'newId'>;
+
+export interface PrincipalInput {
+  id: string;
+  kind: PrincipalKind;
+  name?: string;
+  email?: string | null;
+  managerId?: string | null;
+  adminUnit?: string | null;
+  attributes?: Record<string, string>;
+}
+
+export type PrincipalPatch = Partial<Omit<PrincipalInput, 'id' | 'kind'>> & { status?: PrincipalStatus };
+
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+function cleanEmail(e: string | null | undefined): string | null {
+  if (e === undefined || e === null || e === '') return null;
+  const v = e.normalize('NFKC').trim().toLowerCase();
+  if (!EMAIL.test(v)) throw new Invalid('invalid_request', 'email is not an email address', { field: 'email' });
+  return v;
+}
+
+function cleanAttributes(a: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(a ?? {})) {
+    if (typeof v !== 'string') throw new Invalid('invalid_request', `attributes.${k} must be a string`, { field: `attributes.${k}` });
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Would removing `ids` from the set of permanent admins leave nobody able to administer Elevate? */
+export function wouldLockOut(deps: Pick<AppDeps, 'index'>, removing: { principals?: string[]; assignmentId?: string }): boolean {
+  const holders = deps.index.permanentHolders(ADMIN_ROLE, ROOT_SCOPE).filter((p) => !removing.principals?.includes(p));
+  return holders.length === 0;
+}
+
+export function makeDirectory(deps: Deps) {
+  const { store, index, clock } = deps;
+  const audit = { audit: store.audit, newId: deps.newId };
+
+  async function publishPrincipal(tx: Tx, p: Principal) {
+    await store.changes.publish(tx, { kind: 'principal', id: p.id });
+    tx.afterCommit(() => index.upsertPrincipal(p.id, p.kind, p.status));
+  }
+
+  async function validateManager(tx: Tx, managerId: string | null | undefined, self: string): Promise<string | null> {
+    if (managerId === undefined || managerId === null || managerId === '') return null;
+    const id = parseId(managerId, 'managerId');
+    if (id === self) throw new Invalid('invalid_request', 'a principal cannot be its own manager', { field: 'managerId' });
+    const m = await store.principals.get(tx, id);
+    if (!m || m.kind !== 'user') throw new Invalid('unknown_manager', `managerId ${id} is not a known user`, { field: 'managerId' });
+    return id;
+  }
+
+  return {
+    async createPrincipal(actor: Actor, input: PrincipalInput): Promise<Principal> {
+      const id = parseId(input.id);
+      await requireAdmin(deps, actor, 'principal.create', { principalId: id });
+      const now = clock.now();
+      return store.transaction(async (tx) => {
+        if (await store.principals.get(tx, id)) throw new Conflict('already_exists', `principal ${id} already exists`);
+        const p: Principal = {
+          id,
+          kind: input.kind,
+          name: (input.name ?? id).trim() || id,
+          email: cleanEmail(input.email),
+          managerId: await validateManager(tx, input.managerId, id),
+          adminUnit: input.adminUnit ? normalizeId(input.adminUnit) : null,
+          attributes: cleanAttributes(input.attributes),
+          status: 'active',
+          createdAt: now,
+          updatedAt: now,
+        };
+        await store.principals.insert(tx, p);
+        await writeAudit(audit, tx, now, actor, { principalId: id }, [draft('principal.created', 'info', { kind: p.kind, name: p.name, email: p.email, managerId: p.managerId, adminUnit: p.adminUnit })]);
+        await publishPrincipal(tx, p);
+        return p;
+      });
+    },
+
+    async getPrincipal(actor: Actor, rawId: string): Promise<Principal> {
+      const id = normalizeId(rawId);
+      if (id !== actor.principalId && !isAdmin(deps, actor.principalId)) await deny(deps, actor, 'principal.read', { principalId: id }, 'not_admin', 'reading other principals needs the elevate-admin role');
+      const p = await store.transaction((tx) => store.principals.get(tx, id));
+      if (!p) throw new NotFound('not_found', `principal ${id} not found`);
+      return p;
+    },
+
+    async listPrincipals(actor: Actor, f: { kind?: PrincipalKind; limit: number; after?: string }): Promise<Principal[]> {
+      await requireAdmin(deps, actor, 'principal.list');
+      return store.transaction((tx) => store.principals.list(tx, f));
+    },
+
+    async updatePrincipal(actor: Actor, rawId: string, patch: PrincipalPatch): Promise<Principal> {
+      const id = normalizeId(rawId);
+      await requireAdmin(deps, actor, 'principal.update', { principalId: id });
+      const now = clock.now();
+      if (patch.status === 'suspended' && wouldLockOut(deps, { principals: [id] })) {
+        throw new Conflict('last_admin', `suspending ${id} would leave nobody able to administer Elevate`);
+      }
+      return store.transaction(async (tx) => {
+        const p = await store.principals.get(tx, id);
+        if (!p) throw new NotFound('not_found', `principal ${id} not found`);
+        const next: Principal = {
+          ...p,
+          name: patch.name !== undefined ? patch.name.trim() || p.name : p.name,
+          email: patch.email !== undefined ? cleanEmail(patch.email) : p.email,
+          managerId: patch.managerId !== undefined ? await validateManager(tx, patch.managerId, id) : p.managerId,
+          adminUnit: patch.adminUnit !== undefined ? (patch.adminUnit ? normalizeId(patch.adminUnit) : null) : p.adminUnit,
+          attributes: patch.attributes !== undefined ? cleanAttributes(patch.attributes) : p.attributes,
+          status: patch.status ?? p.status,
+          updatedAt: now,
+        };
+        await store.principals.update(tx, next);
+        const changed = Object.keys(patch);
+        await writeAudit(audit, tx, now, actor, { principalId: id }, [
+          draft(next.status !== p.status ? `principal.${next.status === 'suspended' ? 'suspended' : 'reactivated'}` : 'principal.updated', 'info', { changed }),
+        ]);
+        await publishPrincipal(tx, next);
+        return next;
+      });
+    },
+
+    /** Delete a principal: its grants end now, its eligibilities, memberships and tokens go. */
+    async deletePrincipal(actor: Actor, rawId: string): Promise<void> {
+      const id = normalizeId(rawId);
+      await requireAdmin(deps, actor, 'principal.delete', { principalId: id });
+      if (wouldLockOut(deps, { principals: [id] })) throw new Conflict('last_admin', `deleting ${id} would leave nobody able to administer Elevate`);
+      const now = clock.now();
+      await store.transaction(async (tx) => {
+        const p = await store.principals.get(tx, id);
+        if (!p) throw new NotFound('not_found', `principal ${id} not found`);
+        const live = await store.assignments.list(tx, { principalId: id, live: true, limit: 100_000 });
+        for (const a of live) {
+          const ended = { ...a, status: 'revoked' as const, endsAt: a.endsAt === null ? now : Math.min(a.endsAt, now), endedAt: now };
+          await store.assignments.update(tx, ended);
+          for (const r of await store.requests.byAssignment(tx, a.id)) await store.requests.update(tx, { ...r, status: 'revoked', updatedAt: now });
+          await store.changes.publish(tx, { kind: 'assignment', id: a.id });
+        }
+        const eligs = await store.eligibilities.list(tx, { principalIds: [id], limit: 100_000 });
+        for (const e of eligs) {
+          await store.eligibilities.markRemoved(tx, e.id, now);
+          await store.changes.publish(tx, { kind: 'eligibility', id: e.id });
+        }
+        for (const t of await store.tokens.listFor(tx, id)) if (!t.revokedAt) await store.tokens.revoke(tx, t.id, now);
+        const groups = await store.members.removeEverywhere(tx, id);
+        await store.principals.delete(tx, id);
+        await writeAudit(audit, tx, now, actor, { principalId: id }, [
+          draft('principal.deleted', 'info', { revokedAssignments: live.map((a) => a.id), removedEligibilities: eligs.map((e) => e.id), groups }),
+        ]);
+        await store.changes.publish(tx, { kind: 'principal', id });
+        for (const g of groups) await store.changes.publish(tx, { kind: 'members', id: g });
+        tx.afterCommit(() => {
+          index.removePrincipal(id);
+          for (const g of groups) index.setMembers(g, index.directMembers(g).filter((m) => m !== id));
+        });
+      });
+    },
+
+    async setMembers(actor: Actor, rawGroupId: string, rawMembers: string[]): Promise<string[]> {
+      const groupId = normalizeId(rawGroupId);
+      await requireAdmin(deps, actor, 'group.set_members', { principalId: groupId });
+      const members = [...new Set(rawMembers.map((m, i) => parseId(m, `members[${i}]`)))];
+      const now = clock.now();
+      return store.transaction(async (tx) => {
+        const g = await store.principals.get(tx, groupId);
+        if (!g) throw new NotFound('not_found', `group ${groupId} not found`);
+        if (g.kind !== 'group') throw new Invalid('not_a_group', `${groupId} is a ${g.kind}, not a group`);
+        for (const m of members) {
+          if (!(await store.principals.get(tx, m))) throw new Invalid('unknown_principal', `member ${m} is not a known principal`, { field: 'members', member: m });
+          if (index.wouldCycle(groupId, m)) throw new Invalid('group_cycle', `adding ${m} to ${groupId} would make a membership cycle`, { field: 'members', member: m });
+        }
+        const before = await store.members.members(tx, groupId);
+        await store.members.setMembers(tx, groupId, members);
+        const added = members.filter((m) => !before.includes(m));
+        const removed = before.filter((m) => !members.includes(m));
+        await writeAudit(audit, tx, now, actor, { principalId: groupId }, [draft('group.members_set', 'info', { added, removed, count: members.length })]);
+        await store.changes.publish(tx, { kind: 'members', id: groupId });
+        tx.afterCommit(() => index.setMembers(groupId, members));
+        return members;
+      });
+    },
+
+    async members(actor: Actor, rawGroupId: string): Promise<string[]> {
+      const groupId = normalizeId(rawGroupId);
+      await requireAdmin(deps, actor, 'group.read', { principalId: groupId });
+      return store.transaction(async (tx) => {
+        const g = await store.principals.get(tx, groupId);
+        if (!g || g.kind !== 'group') throw new NotFound('not_found', `group ${groupId} not found`);
+        return store.members.members(tx, groupId);
+      });
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------ tokens
+
+export const TOKEN_PREFIX = 'elv_';
+export const hashToken = (secret: string): string => createHash('sha256').update(secret).digest('hex');
+
+export function makeTokens(deps: Deps) {
+  const { store, clock } = deps;
+  const audit = { audit: store.audit, newId: deps.newId };
+  /** Token lookups are cached briefly; a revocation clears this node's entry at once and other nodes' within the TTL. */
+  const cache = new Map<string, { token: ApiToken | null; at: number }>();
+  const TTL = 1000;
+
+  return {
+    onRemoteChange(tokenId: string) {
+      for (const [k, v] of cache) if (v.token?.id === tokenId) cache.delete(k);
+    },
+
+    async create(actor: Actor, rawPrincipalId: string, input: { name?: string; expiresInMs?: number | null }): Promise<{ token: string; record: ApiToken }> {
+      const principalId = normalizeId(rawPrincipalId);
+      if (principalId !== actor.principalId) await requireAdmin(deps, actor, 'token.create', { principalId });
+      const now = clock.now();
+      return store.transaction(async (tx) => {
+        const p = await store.principals.get(tx, principalId);
+        if (!p) throw new NotFound('not_found', `principal ${principalId} not found`);
+        if (p.kind === 'group') throw new Invalid('not_allowed_for_groups', 'groups cannot hold API tokens');
+        const secret = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+        const record: ApiToken = {
+          id: deps.newId(),
+          principalId,
+          name: (input.name ?? 'token').slice(0, 100),
+          hash: hashToken(secret),
+          createdAt: now,
+          expiresAt: input.expiresInMs ? now + input.expiresInMs : null,
+          revokedAt: null,
+          lastUsedAt: null,
+        };
+        await store.tokens.insert(tx, record);
+        await writeAudit(audit, tx, now, actor, { principalId }, [draft('token.created', 'info', { tokenId: record.id, name: record.name, expiresAt: record.expiresAt })]);
+        return { token: secret, record };
+      });
+    },
+
+    async list(actor: Actor, rawPrincipalId: string): Promise<ApiToken[]> {
+      const principalId = normalizeId(rawPrincipalId);
+      if (principalId !== actor.principalId) await requireAdmin(deps, actor, 'token.list', { principalId });
+      return store.transaction((tx) => store.tokens.listFor(tx, principalId));
+    },
+
+    async revoke(actor: Actor, rawPrincipalId: string, tokenId: string): Promise<void> {
+      const principalId = normalizeId(rawPrincipalId);
+      if (principalId !== actor.principalId) await requireAdmin(deps, actor, 'token.revoke', { principalId });
+      const now = clock.now();
+      await store.transaction(async (tx) => {
+        const t = await store.tokens.get(tx, tokenId);
+        if (!t || t.principalId !== principalId) throw new NotFound('not_found', 'token not found');
+        if (t.revokedAt) return;
+        await store.tokens.revoke(tx, tokenId, now);
+        await writeAudit(audit, tx, now, actor, { principalId }, [draft('token.revoked', 'info', { tokenId })]);
+        await store.changes.publish(tx, { kind: 'token', id: tokenId });
+        tx.afterCommit(() => {
+          for (const [k, v] of cache) if (v.token?.id === tokenId) cache.delete(k);
+        });
+      });
+    },
+
+    /** Resolve a bearer secret to its principal; unknown, revoked or expired tokens are refused. */
+    async authenticate(secret: string): Promise<{ token: ApiToken; principal: { id: string } }> {
+      const now = clock.now();
+      if (!secret.startsWith(TOKEN_PREFIX) || secret.length > 200) throw new Unauthenticated('invalid_token', 'the token is not valid');
+      const h = hashToken(secret);
+      let hit = cache.get(h);
+      if (!hit || now - hit.at > TTL) {
+        const token = await store.transaction((tx) => store.tokens.byHash(tx, h));
+        hit = { token, at: now };
+        if (cache.size > 10_000) cache.clear();
+        cache.set(h, hit);
+      }
+      const t = hit.token;
+      if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) throw new Unauthenticated('invalid_token', 'the token is not valid');
+      if (!deps.index.hasPrincipal(t.principalId)) throw new Unauthenticated('invalid_token', 'the token is not valid');
+      return { token: t, principal: { id: t.principalId } };
+    },
+  };
+}

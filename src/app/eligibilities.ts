@@ -1,0 +1,95 @@
+import { Invalid, NotFound } from '../core/errors.js';
+import { normalizeId, parseId } from '../core/ids.js';
+import type { Eligibility } from '../core/model.js';
+import { covers, parseScope } from '../core/scope.js';
+import { endAssignment } from './grants.js';
+import { draft, writeAudit } from './audit-log.js';
+import { isAdmin, requireAdmin } from './authz.js';
+import type { Actor, AppDeps } from './context.js';
+import { settingsOf } from './roles.js';
+
+type Deps = Pick<AppDeps, 'store' | 'index' | 'clock' | 'newId'>;
+
+export interface EligibilityInput {
+  principalId: string;
+  roleId: string;
+  scope: string;
+  startsAt?: number | null;
+  endsAt: number | null;
+  justification: string;
+}
+
+export function makeEligibilities(deps: Deps) {
+  const { store, index, clock } = deps;
+  const audit = { audit: store.audit, newId: deps.newId };
+
+  return {
+    async create(actor: Actor, input: EligibilityInput): Promise<Eligibility> {
+      const principalId = parseId(input.principalId, 'principalId');
+      const roleId = parseId(input.roleId, 'roleId');
+      const scope = parseScope(input.scope);
+      await requireAdmin(deps, actor, 'eligibility.create', { principalId, roleId, scope });
+      const justification = (input.justification ?? '').trim();
+      if (!justification) throw new Invalid('justification_required', 'an eligibility needs a justification', { field: 'justification' });
+      const now = clock.now();
+      const startsAt = input.startsAt ?? now;
+      return store.transaction(async (tx) => {
+        const p = await store.principals.get(tx, principalId);
+        if (!p) throw new Invalid('unknown_principal', `principal ${principalId} not found`, { field: 'principalId' });
+        const role = await store.roles.get(tx, roleId);
+        if (!role) throw new Invalid('unknown_role', `role ${roleId} not found`, { field: 'roleId' });
+        const s = settingsOf(role);
+        if (input.endsAt === null) {
+          if (!s.eligibility.allowPermanent) throw new Invalid('permanent_not_allowed', `role ${roleId} does not allow permanent eligibility; give endsAt`, { field: 'endsAt' });
+        } else {
+          if (input.endsAt <= startsAt || input.endsAt <= now) throw new Invalid('invalid_request', 'endsAt must be in the future and after startsAt', { field: 'endsAt' });
+          if (s.eligibility.maxDurationMs !== null && input.endsAt - startsAt > s.eligibility.maxDurationMs) {
+            throw new Invalid('eligibility_exceeds_max', `role ${roleId} allows eligibility for at most ${role.settings.eligibility.maxDuration}`, { field: 'endsAt' });
+          }
+        }
+        const e: Eligibility = { id: deps.newId(), principalId, roleId, scope, startsAt, endsAt: input.endsAt, justification, createdBy: actor.principalId, createdAt: now, removedAt: null };
+        await store.eligibilities.insert(tx, e);
+        await writeAudit(audit, tx, now, actor, { principalId, roleId, scope }, [draft('eligibility.created', 'info', { eligibilityId: e.id, startsAt, endsAt: e.endsAt, justification })]);
+        await store.changes.publish(tx, { kind: 'eligibility', id: e.id });
+        tx.afterCommit(() => index.upsertEligibility(e));
+        return e;
+      });
+    },
+
+    /** Remove an eligibility; grants activated under it and not covered by another eligibility end now. */
+    async remove(actor: Actor, id: string): Promise<void> {
+      await requireAdmin(deps, actor, 'eligibility.remove');
+      const now = clock.now();
+      await store.transaction(async (tx) => {
+        const e = await store.eligibilities.get(tx, id);
+        if (!e || e.removedAt !== null) throw new NotFound('not_found', 'eligibility not found');
+        await store.eligibilities.markRemoved(tx, id, now);
+        const remaining = (await store.eligibilities.list(tx, { principalIds: [e.principalId], roleId: e.roleId, limit: 10_000 })).filter(
+          (x) => x.id !== id && x.startsAt <= now && (x.endsAt === null || x.endsAt > now),
+        );
+        const live = await store.assignments.list(tx, { principalId: e.principalId, roleId: e.roleId, live: true, source: 'activation', limit: 10_000 });
+        const ended: string[] = [];
+        for (const a of live) {
+          if (!covers(e.scope, a.scope) || remaining.some((x) => covers(x.scope, a.scope))) continue;
+          await endAssignment(deps, tx, actor, a, 'revoked', now, 'eligibility_removed');
+          ended.push(a.id);
+        }
+        await writeAudit(audit, tx, now, actor, { principalId: e.principalId, roleId: e.roleId, scope: e.scope }, [draft('eligibility.removed', 'info', { eligibilityId: id, endedAssignments: ended })]);
+        await store.changes.publish(tx, { kind: 'eligibility', id });
+        tx.afterCommit(() => index.removeEligibility(id));
+      });
+    },
+
+    async list(actor: Actor, f: { mine?: boolean; principalId?: string; roleId?: string; limit: number; after?: string }): Promise<Eligibility[]> {
+      const roleId = f.roleId ? normalizeId(f.roleId) : undefined;
+      if (f.mine || (f.principalId && normalizeId(f.principalId) === actor.principalId)) {
+        // A principal's own eligibilities include those it holds through its groups.
+        const subjects = index.subjects(actor.principalId);
+        return store.transaction((tx) => store.eligibilities.list(tx, { principalIds: subjects, roleId, limit: f.limit, after: f.after }));
+      }
+      if (!isAdmin(deps, actor.principalId)) await requireAdmin(deps, actor, 'eligibility.list');
+      const principalIds = f.principalId ? [normalizeId(f.principalId)] : undefined;
+      return store.transaction((tx) => store.eligibilities.list(tx, { principalIds, roleId, limit: f.limit, after: f.after }));
+    },
+  };
+}

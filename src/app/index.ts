@@ -1,0 +1,30 @@
+import { makeAssignments } from './assignments.js';
+import { makeCheck } from './check.js';
+import type { AppDeps } from './context.js';
+import { makeDirectory, makeTokens } from './directory.js';
+import { makeEligibilities } from './eligibilities.js';
+import { makeAuditService, makeMaintenance, type AuditSigner } from './maintenance.js';
+import { makeRequests } from './requests.js';
+import { makeRoles } from './roles.js';
+
+/** The use cases, each built from the part of the dependencies it uses. */
+export function makeUseCases(deps: AppDeps, signer: AuditSigner) {
+  const requests = makeRequests(deps);
+  return {
+    directory: makeDirectory(deps),
+    tokens: makeTokens(deps),
+    roles: makeRoles(deps),
+    eligibilities: makeEligibilities(deps),
+    requests,
+    assignments: makeAssignments(deps),
+    check: makeCheck(deps),
+    maintenance: makeMaintenance(deps, requests),
+    audit: makeAuditService(deps, signer),
+  };
+}
+
+export type UseCases = ReturnType<typeof makeUseCases>;
+export type { Actor, AppDeps, Limits } from './context.js';
+export { bootstrap, BOOTSTRAP_ADMIN } from './bootstrap.js';
+export { applyRemoteChange, loadIndex } from './index-sync.js';
+export { keyIdOf, type AuditSigner } from './maintenance.js';

@@ -138,14 +138,15 @@ export interface AuditRepo {
   keys(tx: Tx): Promise<{ keyId: string; publicKeyPem: string; createdAt: number }[]>;
 }
 
-/** A change the decision index on every node must see. */
-export type IndexChange =
+/** A change the decision index on every node must see. `origin` names the node that made it. */
+export type IndexChange = { origin?: string } & (
   | { kind: 'principal'; id: string }
   | { kind: 'role'; id: string }
   | { kind: 'members'; id: string }
   | { kind: 'eligibility'; id: string }
   | { kind: 'assignment'; id: string }
-  | { kind: 'token'; id: string };
+  | { kind: 'token'; id: string }
+);
 
 export interface ChangeFeed {
   /** Announce a change inside the transaction; other nodes hear it only if it commits. */

@@ -79,7 +79,7 @@ export class DecisionIndex {
   upsertPrincipal(id: string, kind: PrincipalKind, status: PrincipalStatus): void {
     const prev = this.principals.get(id);
     this.principals.set(id, { kind, status });
-    if (prev && prev.status !== status) this.closure.clear();
+    if (!prev || prev.status !== status) this.closure.clear();
     this.revision++;
   }
 

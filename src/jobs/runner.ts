@@ -1,0 +1,59 @@
+/**
+ * In-process job loops: scheduled starts, expiry bookkeeping, approval timeouts, audit checkpoints.
+ * Each tick is one short transaction per job; on PostgreSQL rows are leased with SKIP LOCKED, so
+ * any number of nodes can run these loops and each item is processed once.
+ */
+export interface JobTarget {
+  maintenance: { expireDue(batch?: number): Promise<number>; startDue(batch?: number): Promise<number>; timeOutDue(batch?: number): Promise<number> };
+  audit: { checkpoint(): Promise<number | null> };
+}
+
+export interface JobOptions {
+  intervalMs: number;
+  checkpointEveryMs: number;
+  onError: (job: string, err: unknown) => void;
+}
+
+export function startJobs(t: JobTarget, o: JobOptions): { stop(): Promise<void>; tick(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  let lastCheckpoint = 0;
+  let stopped = false;
+
+  async function runOne(name: string, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      o.onError(name, e);
+    }
+  }
+
+  async function tick(): Promise<void> {
+    // Drain each queue in batches so a burst of expiries is booked promptly.
+    await runOne('start', async () => { while ((await t.maintenance.startDue()) === 500 && !stopped); });
+    await runOne('expire', async () => { while ((await t.maintenance.expireDue()) === 500 && !stopped); });
+    await runOne('timeout', async () => { while ((await t.maintenance.timeOutDue()) === 500 && !stopped); });
+    const now = Date.now();
+    if (now - lastCheckpoint >= o.checkpointEveryMs) {
+      lastCheckpoint = now;
+      await runOne('checkpoint', () => t.audit.checkpoint());
+    }
+  }
+
+  const timer = setInterval(() => {
+    if (running || stopped) return;
+    running = tick().finally(() => (running = null));
+  }, o.intervalMs);
+  timer.unref();
+
+  return {
+    tick: async () => {
+      while (running) await running;
+      await tick();
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      if (running) await running;
+    },
+  };
+}

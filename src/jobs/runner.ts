@@ -39,11 +39,15 @@ export function startJobs(t: JobTarget, o: JobOptions): { stop(): Promise<void>;
     }
   }
 
-  const timer = setInterval(() => {
-    if (running || stopped) return;
-    running = tick().finally(() => (running = null));
-  }, o.intervalMs);
-  timer.unref();
+  // intervalMs 0: no timer; the owner drives ticks (tests, benchmarks).
+  const timer =
+    o.intervalMs > 0
+      ? setInterval(() => {
+          if (running || stopped) return;
+          running = tick().finally(() => (running = null));
+        }, o.intervalMs)
+      : null;
+  timer?.unref();
 
   return {
     tick: async () => {
@@ -52,7 +56,7 @@ export function startJobs(t: JobTarget, o: JobOptions): { stop(): Promise<void>;
     },
     async stop() {
       stopped = true;
-      clearInterval(timer);
+      if (timer) clearInterval(timer);
       if (running) await running;
     },
   };

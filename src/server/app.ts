@@ -32,7 +32,7 @@ export interface Elevate {
   nodeId: string;
   /** Set when this start created the first admin with a generated token (to hand over, never to log). */
   generatedToken: string | null;
-  jobs: { tick(): Promise<void>; stop(): Promise<void> } | null;
+  jobs: { tick(): Promise<void>; stop(): Promise<void> };
   close(): Promise<void>;
 }
 
@@ -99,7 +99,10 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
     { prefix: '/api/v1' },
   );
 
-  const jobs = o.jobs === false ? null : startJobs(uc, { ...(o.jobs ?? { intervalMs: 1000, checkpointEveryMs: 60_000 }), onError: (job, e) => app.log.error({ job, err: String(e) }, 'job failed') });
+  const jobs = startJobs(uc, {
+    ...(o.jobs === false ? { intervalMs: 0, checkpointEveryMs: Infinity } : (o.jobs ?? { intervalMs: 1000, checkpointEveryMs: 60_000 })),
+    onError: (job, e) => app.log.error({ job, err: String(e) }, 'job failed'),
+  });
 
   await app.ready();
   return {
@@ -108,9 +111,9 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
     index,
     nodeId,
     generatedToken: boot.token,
-    jobs: jobs ?? { tick: async () => {}, stop: async () => {} },
+    jobs,
     async close() {
-      await jobs?.stop();
+      await jobs.stop();
       await app.close();
       await unlisten();
       await o.store.close();

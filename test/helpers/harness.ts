@@ -1,0 +1,101 @@
+import { generateKeyPairSync, createPublicKey, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { InjectOptions } from 'fastify';
+import { keyIdOf, type AuditSigner } from '../../src/app/index.js';
+import type { Store } from '../../src/app/ports.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { buildServer, type Elevate } from '../../src/server/app.js';
+import { openStore } from '../../src/storage/index.js';
+
+export const PG_URL = process.env.ELEVATE_TEST_DATABASE_URL ?? null;
+export const PG_SKIP = PG_URL ? false : 'ELEVATE_TEST_DATABASE_URL is not set: PostgreSQL tests skipped (CI always sets it)';
+export const BACKENDS: { name: 'sqlite' | 'postgres'; skip: string | false }[] = [
+  { name: 'sqlite', skip: false },
+  { name: 'postgres', skip: PG_SKIP },
+];
+
+export const T0 = Date.parse('2026-03-02T09:00:00Z'); // a Monday
+
+export function testSigner(): AuditSigner {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const publicKey = createPublicKey(privateKey);
+  return { keyId: keyIdOf(publicKey), privateKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+/** A fresh store: SQLite in a temp dir, or a fresh schema on the test PostgreSQL. */
+export async function freshStore(backend: 'sqlite' | 'postgres', shared?: { schema: string }): Promise<{ store: Store; cleanup: () => Promise<void>; schema: string | null }> {
+  if (backend === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'elevate-test-'));
+    const store = await openStore({ sqlitePath: join(dir, 'elevate.db') });
+    return { store, schema: null, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  if (!PG_URL) throw new Error('no PostgreSQL');
+  const schema = shared?.schema ?? `t_${randomBytes(6).toString('hex')}`;
+  const store = await openStore({ databaseUrl: PG_URL, pgSchema: schema });
+  return {
+    store,
+    schema,
+    cleanup: async () => {
+      const pg = (await import('pg')).default;
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await c.end();
+    },
+  };
+}
+
+export const ADMIN_TOKEN = 'elv_' + 'a'.repeat(43);
+
+export interface TestServer extends Elevate {
+  clock: ManualClock;
+  /** inject() with a bearer token, returning status and parsed JSON. */
+  call(method: InjectOptions['method'], url: string, token: string | null, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  cleanup(): Promise<void>;
+}
+
+export async function startServer(backend: 'sqlite' | 'postgres', opts: { clock?: ManualClock; store?: { store: Store; cleanup: () => Promise<void> }; signer?: AuditSigner } = {}): Promise<TestServer> {
+  const clock = opts.clock ?? new ManualClock(T0);
+  const s = opts.store ?? (await freshStore(backend));
+  const e = await buildServer({
+    store: s.store,
+    clock,
+    signer: opts.signer ?? testSigner(),
+    limits: { minActivationMs: 60_000, maxScheduleAheadMs: 30 * 86_400_000 },
+    bootstrapToken: ADMIN_TOKEN,
+    jobs: false,
+  });
+  return Object.assign(e, {
+    clock,
+    async call(method: InjectOptions['method'], url: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) {
+      const res = await e.app.inject({
+        method,
+        url,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+        ...(body !== undefined ? { payload: body as object } : {}),
+      });
+      let parsed: unknown = null;
+      try {
+        parsed = res.body ? JSON.parse(res.body) : null;
+      } catch {
+        parsed = res.body;
+      }
+      return { status: res.statusCode, body: parsed };
+    },
+    async cleanup() {
+      await e.close();
+      await s.cleanup();
+    },
+  });
+}
+
+/** Create a principal and return a token for it. */
+export async function user(s: TestServer, id: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const r = await s.call('POST', '/api/v1/principals', ADMIN_TOKEN, { id, kind: 'user', name: id, ...extra });
+  if (r.status !== 201) throw new Error(`create ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+  const t = await s.call('POST', `/api/v1/principals/${id}/tokens`, ADMIN_TOKEN, {});
+  if (t.status !== 201) throw new Error(`token ${id}: ${t.status}`);
+  return t.body.token as string;
+}

@@ -93,10 +93,22 @@ export function makeAuditService(deps: Pick<AppDeps, 'store' | 'clock'>, signer:
     },
 
     async verify(): Promise<VerifyReport> {
-      const { checkpoints, keys } = await store.transaction(async (tx) => ({ checkpoints: await store.audit.checkpoints(tx), keys: await store.audit.keys(tx) }));
+      const { checkpoints, keys, head } = await store.transaction(async (tx) => ({
+        checkpoints: await store.audit.checkpoints(tx),
+        keys: await store.audit.keys(tx),
+        head: await store.audit.head(tx),
+      }));
       const v = new ChainVerifier(checkpoints, new Map(keys.map((k) => [k.keyId, k.publicKeyPem])));
-      for await (const page of store.audit.scan(1, 10_000)) for (const e of page) v.push(e);
-      return v.finish();
+      for await (const page of store.audit.scan(1, 10_000)) {
+        for (const e of page) if (e.seq <= head.seq) v.push(e);
+      }
+      const report = v.finish();
+      // The stored head names the last event appended when verification began: events missing
+      // after the last checkpoint are caught here.
+      if (report.ok && (report.events < head.seq || report.head !== head.hash)) {
+        return { ...report, ok: false, firstBadEvent: { seq: report.events + 1, id: null, problem: 'truncated', detail: `the log ends at event ${report.events} but its head records event ${head.seq}` } };
+      }
+      return report;
     },
 
     query: (f: AuditFilter) => store.transaction((tx) => store.audit.query(tx, f)),

@@ -23,7 +23,7 @@ for (const backend of BACKENDS) {
         s = await startServer('sqlite', { store: { store, cleanup: async () => rmSync(dir, { recursive: true, force: true }) } });
         const raw = new Database(file);
         exec = async (q, p = []) => (q.trim().toUpperCase().startsWith('SELECT') ? raw.prepare(q).all(...p) : (raw.prepare(q).run(...p), []));
-        done = async () => raw.close();
+        done = async () => void raw.close();
       } else {
         const st = await freshStore('postgres');
         s = await startServer('postgres', { store: st });
@@ -85,7 +85,7 @@ for (const backend of BACKENDS) {
 
     test('deleting the newest events, not yet checkpointed, is detected through the head', async () => {
       await s.call('POST', '/api/v1/principals', ADMIN_TOKEN, { id: 'late', kind: 'user' });
-      const [{ m }] = (await exec('SELECT MAX(seq) AS m FROM audit_events')) as { m: number }[];
+      const { m } = ((await exec('SELECT MAX(seq) AS m FROM audit_events')) as { m: number }[])[0]!;
       const [row] = (await exec('SELECT * FROM audit_events WHERE seq = ?', [Number(m)])) as Record<string, unknown>[];
       await exec('DELETE FROM audit_events WHERE seq = ?', [Number(m)]);
       const v = await verify();
@@ -97,7 +97,7 @@ for (const backend of BACKENDS) {
     });
 
     test('truncating the tail behind a signed checkpoint is detected', async () => {
-      const [{ m }] = (await exec('SELECT MAX(seq) AS m FROM audit_events')) as { m: number }[];
+      const { m } = ((await exec('SELECT MAX(seq) AS m FROM audit_events')) as { m: number }[])[0]!;
       const [row] = (await exec('SELECT * FROM audit_events WHERE seq = ?', [Number(m)])) as Record<string, unknown>[];
       await exec('DELETE FROM audit_events WHERE seq = ?', [Number(m)]);
       const v = await verify();

@@ -126,6 +126,8 @@ export class ChainVerifier {
   private cpIndex = 0;
   private lastGoodCheckpointSeq = 0;
   private keyPems: Map<string, string>;
+  /** A sequence gap in stored order: 'removed', unless the missing event turns up later ('reordered'). */
+  private gap: { missing: number; found: AuditEvent } | null = null;
 
   constructor(checkpoints: readonly Checkpoint[], keys: ReadonlyMap<string, string>) {
     this.cps = [...checkpoints].sort((a, b) => a.seq - b.seq);
@@ -135,11 +137,14 @@ export class ChainVerifier {
   push(e: AuditEvent): void {
     if (this.bad) return;
     this.count++;
+    if (this.gap) {
+      const { missing, found } = this.gap;
+      if (e.seq === missing) this.bad = { seq: found.seq, id: found.id, problem: 'reordered', detail: `event ${found.seq} appears where ${missing} was expected` };
+      return;
+    }
     if (e.seq !== this.expectedSeq) {
-      this.bad =
-        e.seq > this.expectedSeq
-          ? { seq: this.expectedSeq, id: null, problem: 'removed', detail: `event ${this.expectedSeq} is missing (next present is ${e.seq})` }
-          : { seq: e.seq, id: e.id, problem: 'reordered', detail: `event ${e.seq} appears where ${this.expectedSeq} was expected` };
+      if (e.seq > this.expectedSeq) this.gap = { missing: this.expectedSeq, found: e };
+      else this.bad = { seq: e.seq, id: e.id, problem: 'reordered', detail: `event ${e.seq} appears where ${this.expectedSeq} was expected` };
       return;
     }
     if (e.prevHash !== this.prev) {
@@ -177,6 +182,10 @@ export class ChainVerifier {
   }
 
   finish(): VerifyReport {
+    if (!this.bad && this.gap) {
+      const { missing, found } = this.gap;
+      this.bad = { seq: missing, id: null, problem: 'removed', detail: `event ${missing} is missing (next present is ${found.seq})` };
+    }
     if (!this.bad && this.cpIndex < this.cps.length) {
       const cp = this.cps[this.cpIndex]!;
       this.bad = { seq: this.expectedSeq, id: null, problem: 'truncated', detail: `a checkpoint signed at event ${cp.seq} names events after ${this.expectedSeq - 1} that are gone` };

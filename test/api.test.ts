@@ -217,6 +217,21 @@ for (const backend of BACKENDS) {
       assert.equal((await check(alice, 'alice', 'reader', '/prod')).body.allowed, false);
     });
 
+    test('a scheduled activation starts exactly at its start; the job books it afterwards', async () => {
+      const start = s.clock.now() + 2 * 3_600_000;
+      const r = await activate(alice, { roleId: 'reader', scope: '/prod/batch', startAt: new Date(start).toISOString() });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.body.status, 'scheduled');
+      s.clock.set(start - 1);
+      assert.equal((await check(alice, 'alice', 'reader', '/prod/batch')).body.allowed, false);
+      s.clock.set(start);
+      assert.equal((await check(alice, 'alice', 'reader', '/prod/batch')).body.allowed, true);
+      await s.jobs.tick();
+      assert.equal((await s.call('GET', `/api/v1/requests/${r.body.id}`, alice)).body.status, 'active');
+      const past = await activate(alice, { roleId: 'reader', scope: '/prod/batch2', startAt: new Date(s.clock.now() - 3_600_000).toISOString() });
+      assert.deepEqual(past.body.error.details.reasons, ['start_in_past']);
+    });
+
     test('direct assignments are standing access where the role allows it; the last admin cannot be removed', async () => {
       const perm = await s.call('POST', '/api/v1/assignments', A(), { principalId: 'bob', roleId: 'reader', scope: '/', endsAt: null, justification: 'legacy' });
       assert.equal(perm.body.error.code, 'permanent_not_allowed');

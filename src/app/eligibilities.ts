@@ -1,4 +1,4 @@
-import { Invalid, NotFound } from '../core/errors.js';
+import { Conflict, Invalid, NotFound } from '../core/errors.js';
 import { normalizeId, parseId } from '../core/ids.js';
 import type { Eligibility } from '../core/model.js';
 import { covers, parseScope } from '../core/scope.js';
@@ -46,6 +46,10 @@ export function makeEligibilities(deps: Deps) {
           if (s.eligibility.maxDurationMs !== null && input.endsAt - startsAt > s.eligibility.maxDurationMs) {
             throw new Invalid('eligibility_exceeds_max', `role ${roleId} allows eligibility for at most ${role.settings.eligibility.maxDuration}`, { field: 'endsAt' });
           }
+        }
+        const same = await store.eligibilities.list(tx, { principalIds: [principalId], roleId, limit: 10_000 });
+        if (same.some((x) => x.scope === scope && (x.endsAt === null || x.endsAt > now))) {
+          throw new Conflict('already_exists', `${principalId} is already eligible for ${roleId} at ${scope}`);
         }
         const e: Eligibility = { id: deps.newId(), principalId, roleId, scope, startsAt, endsAt: input.endsAt, justification, createdBy: actor.principalId, createdAt: now, removedAt: null };
         await store.eligibilities.insert(tx, e);

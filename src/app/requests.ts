@@ -72,7 +72,8 @@ export function makeRequests(deps: Deps) {
         const prior = await store.requests.byIdempotencyKey(tx, actor.principalId, idempotencyKey);
         if (prior) {
           if (prior.fingerprint !== fingerprint) throw new Conflict('idempotency_key_reused', 'this Idempotency-Key was used for a different request');
-          return { request: prior.request, replayed: true };
+          const granted = prior.request.assignmentId ? await store.assignments.get(tx, prior.request.assignmentId) : null;
+          return { request: prior.request, replayed: true, expiresAt: granted ? granted.endsAt : null };
         }
       }
       const requester = await store.principals.get(tx, actor.principalId);
@@ -149,7 +150,8 @@ export function makeRequests(deps: Deps) {
       }
       await store.requests.insert(tx, next, idempotencyKey ? { key: idempotencyKey, fingerprint } : null);
       await writeAudit(audit, tx, now, actor, subject(next), events);
-      return { request: next, replayed: false };
+      const granted = next.assignmentId && next.status !== 'pending_approval' ? await store.assignments.get(tx, next.assignmentId) : null;
+      return { request: next, replayed: false, expiresAt: granted ? granted.endsAt : null };
     });
     if (out.request.status === 'denied' && out.request.reasons.length) {
       throw new RequestDenied(out.request.reasons[0]!, `activation denied: ${out.request.reasons.join(', ')}`, { reasons: out.request.reasons, requestId: out.request.id });
@@ -224,10 +226,15 @@ export function makeRequests(deps: Deps) {
     /** Used by jobs: run a system event (timeout, start, expire) against a request already locked in `tx`. */
     run,
 
+    /** A request with its approvals, when its grant ends, and how many approvals the open stage needs. */
     async get(actor: Actor, id: string) {
       const r = await store.transaction(async (tx) => {
         const r = await store.requests.get(tx, id);
-        return r ? { request: r, approvals: await store.approvals.forRequest(tx, id) } : null;
+        if (!r) return null;
+        const a = r.assignmentId ? await store.assignments.get(tx, r.assignmentId) : null;
+        const role = await store.roles.get(tx, r.roleId);
+        const stage = role ? settingsOf(role).approval.stages[r.stage] : undefined;
+        return { request: r, approvals: await store.approvals.forRequest(tx, id), expiresAt: a ? a.endsAt : null, approvalsRequired: stage?.minApprovals ?? null };
       });
       if (!r) throw new NotFound('not_found', `request ${id} not found`);
       if (r.request.principalId !== actor.principalId && !isAdmin(deps, actor.principalId) && !(await canApprove(actor, r.request))) {

@@ -97,6 +97,7 @@ export const RequestOut = T.Object({
   justification: T.String(), ticket: Nullable(T.String()), startAt: NullableTime, status: T.String(), stage: T.Integer(),
   timeoutAt: NullableTime, assignmentId: Nullable(T.String()), reasons: T.Array(T.String()), createdAt: Time, updatedAt: Time,
   expiresAt: T.Optional(NullableTime), approvals: T.Optional(T.Array(ApprovalOut)),
+  approvalsRequired: T.Optional(Nullable(T.Integer({ description: 'approvals the open stage needs' }))),
 });
 
 export const AssignmentBody = T.Object(

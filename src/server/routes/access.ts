@@ -46,13 +46,13 @@ export function accessRoutes(app: FastifyInstance, uc: UseCases): void {
     },
     async (req, reply) => {
       const b = req.body;
-      const { request, replayed } = await uc.requests.activate(
+      const { request, replayed, expiresAt } = await uc.requests.activate(
         actorOf(req),
         { roleId: b.roleId, scope: b.scope, durationMs: parseDuration(b.duration), justification: b.justification ?? '', ticket: b.ticket ?? null, startAt: S.parseTime(b.startAt, 'startAt') },
         idempotencyKey(req.headers['idempotency-key']),
       );
       reply.status(replayed ? 200 : 201);
-      return S.present.request(request);
+      return S.present.request(request, { expiresAt });
     },
   );
   app.get<{ Querystring: Static<typeof S.ListQuery> }>('/requests', { schema: { tags: ['requests'], querystring: S.ListQuery, response: { 200: S.Items(S.RequestOut), ...err } } }, async (req) => {
@@ -61,8 +61,8 @@ export function accessRoutes(app: FastifyInstance, uc: UseCases): void {
     return { items: items.map((r) => S.present.request(r)) };
   });
   app.get<{ Params: Static<typeof S.IdParams> }>('/requests/:id', { schema: { tags: ['requests'], params: S.IdParams, response: { 200: S.RequestOut, ...err } } }, async (req) => {
-    const { request, approvals } = await uc.requests.get(actorOf(req), req.params.id);
-    return S.present.request(request, { approvals });
+    const { request, approvals, expiresAt, approvalsRequired } = await uc.requests.get(actorOf(req), req.params.id);
+    return { ...S.present.request(request, { approvals, expiresAt }), approvalsRequired };
   });
   for (const decision of ['approve', 'deny'] as const) {
     app.post<{ Params: Static<typeof S.IdParams>; Body: Static<typeof S.ReasonBody> }>(
@@ -107,14 +107,14 @@ export function accessRoutes(app: FastifyInstance, uc: UseCases): void {
     { schema: { tags: ['assignments'], summary: 'Request an extension (a new request under the same rules)', params: S.IdParams, body: S.ExtendBody, response: { 200: S.RequestOut, 201: S.RequestOut, ...err } } },
     async (req, reply) => {
       const b = req.body;
-      const { request, replayed } = await uc.requests.extend(
+      const { request, replayed, expiresAt } = await uc.requests.extend(
         actorOf(req),
         req.params.id,
         { durationMs: parseDuration(b.duration), justification: b.justification ?? '', ticket: b.ticket ?? null },
         idempotencyKey(req.headers['idempotency-key']),
       );
       reply.status(replayed ? 200 : 201);
-      return S.present.request(request);
+      return S.present.request(request, { expiresAt });
     },
   );
 

@@ -1,0 +1,172 @@
+import type { AuditEvent } from '../core/audit.js';
+import type { Approval, AssignmentSource, AssignmentStatus, PrincipalKind, PrincipalStatus, RequestStatus } from '../core/model.js';
+import type { RiskTier } from '../core/settings.js';
+
+/**
+ * Table shapes as Kysely sees them. Portable column types on both dialects: ids and enums are
+ * text, times are integer milliseconds (bigint on PostgreSQL, parsed back to JS numbers),
+ * booleans are 0/1 integers, and structured values are JSON text.
+ */
+
+export interface PrincipalsTable {
+  id: string;
+  kind: PrincipalKind;
+  name: string;
+  email: string | null;
+  manager_id: string | null;
+  admin_unit: string | null;
+  attributes: string;
+  status: PrincipalStatus;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  member_id: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  principal_id: string;
+  name: string;
+  hash: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface RolesTable {
+  id: string;
+  name: string;
+  description: string;
+  risk_tier: RiskTier;
+  settings: string;
+  builtin: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EligibilitiesTable {
+  id: string;
+  principal_id: string;
+  role_id: string;
+  scope: string;
+  starts_at: number;
+  ends_at: number | null;
+  justification: string;
+  created_by: string;
+  created_at: number;
+  removed_at: number | null;
+}
+
+export interface AssignmentsTable {
+  id: string;
+  principal_id: string;
+  role_id: string;
+  scope: string;
+  source: AssignmentSource;
+  request_id: string | null;
+  starts_at: number;
+  ends_at: number | null;
+  status: AssignmentStatus;
+  justification: string;
+  created_by: string;
+  created_at: number;
+  ended_at: number | null;
+}
+
+export interface RequestsTable {
+  id: string;
+  kind: 'activate' | 'extend';
+  principal_id: string;
+  role_id: string;
+  scope: string;
+  duration_ms: number;
+  justification: string;
+  ticket: string | null;
+  start_at: number | null;
+  status: RequestStatus;
+  stage: number;
+  timeout_at: number | null;
+  assignment_id: string | null;
+  eligibility_id: string | null;
+  reasons: string;
+  context: string;
+  created_at: number;
+  updated_at: number;
+  idempotency_key: string | null;
+  fingerprint: string | null;
+}
+
+export interface ApprovalsTable {
+  id: string;
+  request_id: string;
+  approver_id: string;
+  decision: Approval['decision'];
+  reason: string;
+  stage: number;
+  admin_unit: string | null;
+  created_at: number;
+}
+
+export interface AuditEventsTable {
+  seq: number;
+  id: string;
+  ts: number;
+  type: string;
+  outcome: AuditEvent['outcome'];
+  actor_id: string | null;
+  principal_id: string | null;
+  role_id: string | null;
+  scope: string | null;
+  request_id: string | null;
+  reasons: string;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  seq: number;
+  hash: string;
+  ts: number;
+  key_id: string;
+  signature: string;
+}
+
+export interface AuditKeysTable {
+  key_id: string;
+  public_key_pem: string;
+  created_at: number;
+}
+
+export interface MigrationsTable {
+  name: string;
+  applied_at: number;
+}
+
+export interface DB {
+  elevate_migrations: MigrationsTable;
+  principals: PrincipalsTable;
+  group_members: GroupMembersTable;
+  api_tokens: ApiTokensTable;
+  roles: RolesTable;
+  eligibilities: EligibilitiesTable;
+  assignments: AssignmentsTable;
+  requests: RequestsTable;
+  approvals: ApprovalsTable;
+  audit_events: AuditEventsTable;
+  audit_head: AuditHeadTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_keys: AuditKeysTable;
+}
+
+export type Dialect = 'sqlite' | 'postgres';

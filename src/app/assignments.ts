@@ -1,23 +1,15 @@
 import { Conflict, Forbidden, Invalid, NotFound } from '../core/errors.js';
-import { normalizeId, parseId } from '../core/ids.js';
+import { normalizeId } from '../core/ids.js';
 import { ADMIN_ROLE, type Assignment } from '../core/model.js';
-import { parseScope } from '../core/scope.js';
 import { draft, writeAudit } from './audit-log.js';
 import { deny, isAdmin, requireAdmin } from './authz.js';
 import type { Actor, AppDeps } from './context.js';
 import { endAssignment } from './grants.js';
-import { settingsOf } from './roles.js';
+import { checkAdminGrant, parseAdminGrant, type AdminGrantInput } from './standing.js';
 
 type Deps = Pick<AppDeps, 'store' | 'index' | 'clock' | 'newId'>;
 
-export interface DirectAssignmentInput {
-  principalId: string;
-  roleId: string;
-  scope: string;
-  startsAt?: number | null;
-  endsAt: number | null;
-  justification: string;
-}
+export type DirectAssignmentInput = AdminGrantInput;
 
 export function makeAssignments(deps: Deps) {
   const { store, index, clock } = deps;
@@ -36,28 +28,12 @@ export function makeAssignments(deps: Deps) {
   return {
     /** Admin-made standing access, where the role allows it. This is what Elevate exists to drive to zero. */
     async createDirect(actor: Actor, input: DirectAssignmentInput): Promise<Assignment> {
-      const principalId = parseId(input.principalId, 'principalId');
-      const roleId = parseId(input.roleId, 'roleId');
-      const scope = parseScope(input.scope);
+      const { principalId, roleId, scope, justification } = parseAdminGrant(input, 'a direct assignment');
       await requireAdmin(deps, actor, 'assignment.create', { principalId, roleId, scope });
-      const justification = (input.justification ?? '').trim();
-      if (!justification) throw new Invalid('justification_required', 'a direct assignment needs a justification', { field: 'justification' });
       const now = clock.now();
       const startsAt = input.startsAt ?? now;
       return store.transaction(async (tx) => {
-        const p = await store.principals.get(tx, principalId);
-        if (!p) throw new Invalid('unknown_principal', `principal ${principalId} not found`, { field: 'principalId' });
-        const role = await store.roles.get(tx, roleId);
-        if (!role) throw new Invalid('unknown_role', `role ${roleId} not found`, { field: 'roleId' });
-        const s = settingsOf(role);
-        if (input.endsAt === null) {
-          if (!s.activeAssignment.allowPermanent) throw new Invalid('permanent_not_allowed', `role ${roleId} does not allow permanent active assignments`, { field: 'endsAt' });
-        } else {
-          if (input.endsAt <= now || input.endsAt <= startsAt) throw new Invalid('invalid_request', 'endsAt must be in the future and after startsAt', { field: 'endsAt' });
-          if (s.activeAssignment.maxDurationMs !== null && input.endsAt - startsAt > s.activeAssignment.maxDurationMs) {
-            throw new Invalid('assignment_exceeds_max', `role ${roleId} allows direct assignments of at most ${role.settings.activeAssignment.maxDuration}`, { field: 'endsAt' });
-          }
-        }
+        await checkAdminGrant(store, tx, { principalId, roleId, startsAt, endsAt: input.endsAt, now }, 'activeAssignment');
         const a: Assignment = {
           id: deps.newId(),
           principalId,

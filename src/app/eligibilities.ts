@@ -1,23 +1,16 @@
-import { Conflict, Invalid, NotFound } from '../core/errors.js';
-import { normalizeId, parseId } from '../core/ids.js';
+import { Conflict, NotFound } from '../core/errors.js';
+import { normalizeId } from '../core/ids.js';
 import type { Eligibility } from '../core/model.js';
-import { covers, parseScope } from '../core/scope.js';
+import { covers } from '../core/scope.js';
 import { endAssignment } from './grants.js';
 import { draft, writeAudit } from './audit-log.js';
 import { isAdmin, requireAdmin } from './authz.js';
 import type { Actor, AppDeps } from './context.js';
-import { settingsOf } from './roles.js';
+import { checkAdminGrant, parseAdminGrant, type AdminGrantInput } from './standing.js';
 
 type Deps = Pick<AppDeps, 'store' | 'index' | 'clock' | 'newId'>;
 
-export interface EligibilityInput {
-  principalId: string;
-  roleId: string;
-  scope: string;
-  startsAt?: number | null;
-  endsAt: number | null;
-  justification: string;
-}
+export type EligibilityInput = AdminGrantInput;
 
 export function makeEligibilities(deps: Deps) {
   const { store, index, clock } = deps;
@@ -25,28 +18,12 @@ export function makeEligibilities(deps: Deps) {
 
   return {
     async create(actor: Actor, input: EligibilityInput): Promise<Eligibility> {
-      const principalId = parseId(input.principalId, 'principalId');
-      const roleId = parseId(input.roleId, 'roleId');
-      const scope = parseScope(input.scope);
+      const { principalId, roleId, scope, justification } = parseAdminGrant(input, 'an eligibility');
       await requireAdmin(deps, actor, 'eligibility.create', { principalId, roleId, scope });
-      const justification = (input.justification ?? '').trim();
-      if (!justification) throw new Invalid('justification_required', 'an eligibility needs a justification', { field: 'justification' });
       const now = clock.now();
       const startsAt = input.startsAt ?? now;
       return store.transaction(async (tx) => {
-        const p = await store.principals.get(tx, principalId);
-        if (!p) throw new Invalid('unknown_principal', `principal ${principalId} not found`, { field: 'principalId' });
-        const role = await store.roles.get(tx, roleId);
-        if (!role) throw new Invalid('unknown_role', `role ${roleId} not found`, { field: 'roleId' });
-        const s = settingsOf(role);
-        if (input.endsAt === null) {
-          if (!s.eligibility.allowPermanent) throw new Invalid('permanent_not_allowed', `role ${roleId} does not allow permanent eligibility; give endsAt`, { field: 'endsAt' });
-        } else {
-          if (input.endsAt <= startsAt || input.endsAt <= now) throw new Invalid('invalid_request', 'endsAt must be in the future and after startsAt', { field: 'endsAt' });
-          if (s.eligibility.maxDurationMs !== null && input.endsAt - startsAt > s.eligibility.maxDurationMs) {
-            throw new Invalid('eligibility_exceeds_max', `role ${roleId} allows eligibility for at most ${role.settings.eligibility.maxDuration}`, { field: 'endsAt' });
-          }
-        }
+        await checkAdminGrant(store, tx, { principalId, roleId, startsAt, endsAt: input.endsAt, now }, 'eligibility');
         const same = await store.eligibilities.list(tx, { principalIds: [principalId], roleId, limit: 10_000 });
         if (same.some((x) => x.scope === scope && (x.endsAt === null || x.endsAt > now))) {
           throw new Conflict('already_exists', `${principalId} is already eligible for ${roleId} at ${scope}`);

@@ -110,7 +110,7 @@ export const AssignmentOut = T.Object({
   createdBy: T.String(), createdAt: Time, endedAt: NullableTime,
 });
 
-export const CheckQuery = T.Object({ principal: Id, role: Id, scope: Str(512, 1), minRevision: T.Optional(T.Integer({ minimum: 0 })) }, { additionalProperties: false });
+export const CheckQuery = T.Object({ principal: Id, role: Id, scope: Str(512, 1) }, { additionalProperties: false });
 export const CheckBatchBody = T.Object({ checks: T.Array(T.Object({ principal: Id, role: Id, scope: Str(512, 1) }, { additionalProperties: false }), { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false });
 export const DecisionOut = T.Object({ allowed: T.Boolean(), reason: T.String(), assignmentId: Nullable(T.String()), expiresAt: NullableTime });
 

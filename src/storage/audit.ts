@@ -151,10 +151,15 @@ export function auditRepo(db: Kysely<DB>, dialect: Dialect, outsideTx: () => voi
       outsideTx();
       // One short read per page, keyed on seq: no transaction stays open between pages. The next
       // page is already on its way while the caller works on this one.
-      let next: Promise<AuditEvent[]> | null = readPage(fromSeq - 1, pageSize);
+      const prefetch = (afterSeq: number) => {
+        const p = readPage(afterSeq, pageSize);
+        p.catch(() => {}); // a caller that stops early never awaits it; the error still reaches one that does
+        return p;
+      };
+      let next: Promise<AuditEvent[]> | null = prefetch(fromSeq - 1);
       while (next) {
         const page: AuditEvent[] = await next;
-        next = page.length === pageSize ? readPage(page[page.length - 1]!.seq, pageSize) : null;
+        next = page.length === pageSize ? prefetch(page[page.length - 1]!.seq) : null;
         if (page.length > 0) yield page;
       }
     },

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { IndexSink } from '../app/ports.js';
+import type { AssignmentSource, AssignmentStatus } from '../core/model.js';
 import { toAssignment, toEligibility } from './repos.js';
 import type { AssignmentsTable, DB, EligibilitiesTable, PrincipalsTable } from './schema.js';
 
@@ -24,6 +25,11 @@ function memberGrouper(sink: IndexSink) {
   };
 }
 
+const ELIGIBILITY_COLUMNS = 'id, principal_id, role_id, scope, starts_at, ends_at, justification, created_by, created_at, removed_at';
+type EligibilityArray = [string, string, string, string, number, number | null, string, string, number, number | null];
+const ASSIGNMENT_COLUMNS = 'id, principal_id, role_id, scope, source, request_id, starts_at, ends_at, status, justification, created_by, created_at, ended_at';
+type AssignmentArray = [string, string, string, string, AssignmentSource, string | null, number, number | null, AssignmentStatus, string, string, number, number | null];
+
 type PrincipalHead = Pick<Selectable<PrincipalsTable>, 'id' | 'kind' | 'status'>;
 
 /**
@@ -39,9 +45,28 @@ export async function loadIndexSqlite(db: Kysely<DB>, raw: BetterSqlite3.Databas
       groups.push(r.group_id, r.member_id);
     }
     groups.flush();
-    for (const r of raw.prepare<[], Selectable<EligibilitiesTable>>('select * from eligibilities where removed_at is null').iterate()) sink.eligibility(toEligibility(r));
-    for (const r of raw.prepare<[], Selectable<AssignmentsTable>>("select * from assignments where status in ('active', 'scheduled')").iterate()) {
-      sink.assignment(toAssignment(r));
+    // The two big tables are read as arrays: no intermediate row object per row.
+    const elig = raw.prepare<[], EligibilityArray>(`select ${ELIGIBILITY_COLUMNS} from eligibilities where removed_at is null`).raw(true);
+    for (const r of elig.iterate()) {
+      sink.eligibility({ id: r[0], principalId: r[1], roleId: r[2], scope: r[3], startsAt: r[4], endsAt: r[5], justification: r[6], createdBy: r[7], createdAt: r[8], removedAt: r[9] });
+    }
+    const live = raw.prepare<[], AssignmentArray>(`select ${ASSIGNMENT_COLUMNS} from assignments where status in ('active', 'scheduled')`).raw(true);
+    for (const r of live.iterate()) {
+      sink.assignment({
+        id: r[0],
+        principalId: r[1],
+        roleId: r[2],
+        scope: r[3],
+        source: r[4],
+        requestId: r[5],
+        startsAt: r[6],
+        endsAt: r[7],
+        status: r[8],
+        justification: r[9],
+        createdBy: r[10],
+        createdAt: r[11],
+        endedAt: r[12],
+      });
     }
   });
 }

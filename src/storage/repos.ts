@@ -401,7 +401,7 @@ export function requestRepo(dialect: Dialect): RequestRepo {
       return r ? toRequest(r) : null;
     },
     async insert(tx, r, idempotency) {
-      await insertUnique('request', idempotency ? `with idempotency key ${idempotency.key}` : r.id, () =>
+      await insertUnique('request', r.id, () =>
         q(tx)
           .insertInto('requests')
           .values({ id: r.id, ...requestChanges(r), idempotency_key: idempotency?.key ?? null, fingerprint: idempotency?.fingerprint ?? null })

@@ -36,8 +36,10 @@ export async function insertUnique(entity: string, id: string, run: () => Promis
   try {
     await run();
   } catch (e) {
-    if (isUniqueViolation(e)) throw new Conflict('already_exists', `${entity} ${id} already exists`, { entity, id });
-    throw e;
+    if (!isUniqueViolation(e)) throw e;
+    // Two requests racing with one idempotency key: the loser retries and replays the winner.
+    if (/idempotency/.test((e as Error).message)) throw new Conflict('idempotency_key_in_use', 'a request with this Idempotency-Key was just created; retry to get it', { entity });
+    throw new Conflict('already_exists', `${entity} ${id} already exists`, { entity, id });
   }
 }
 

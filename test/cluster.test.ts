@@ -46,6 +46,20 @@ describe('two nodes on one PostgreSQL', { skip: PG_SKIP }, () => {
     assert.ok(took < 1000);
   });
 
+  test('a node whose change feed dropped reloads its index and catches up', async () => {
+    const tok = await user(a, 'frank');
+    await a.call('POST', '/api/v1/eligibilities', ADMIN_TOKEN, { principalId: 'frank', roleId: 'ops', scope: '/', endsAt: null, justification: 'sre' });
+    const pgm = (await import('pg')).default;
+    const c = new pgm.Client({ connectionString: process.env.ELEVATE_TEST_DATABASE_URL });
+    await c.connect();
+    // Cut every LISTEN connection (both nodes'); the grant below is published while they are down.
+    await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'listen %' AND pid <> pg_backend_pid()`);
+    await c.end();
+    const r = await a.call('POST', '/api/v1/requests', tok, { roleId: 'ops', scope: '/prod', duration: 'PT10M', justification: 'Rolling restart of the fleet' });
+    assert.equal(r.body.status, 'active');
+    await until(async () => (await b.call('GET', '/api/v1/check?principal=frank&role=ops&scope=/prod', ADMIN_TOKEN)).body.allowed === true, 5000);
+  });
+
   test('an expiry is booked exactly once when both nodes run the jobs at the same time', async () => {
     const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
     const tokens = await Promise.all(users.map((u) => user(a, u)));

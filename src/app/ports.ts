@@ -167,8 +167,11 @@ export interface Store extends TransactionRunner {
   changes: ChangeFeed;
   /** Everything the decision index needs at start, streamed. */
   loadIndex(sink: IndexSink): Promise<void>;
-  /** Subscribe to changes published by other nodes (PostgreSQL LISTEN); a no-op on the embedded store. */
-  listen(onChange: (c: IndexChange) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribe to changes published by other nodes (PostgreSQL LISTEN); a no-op on the embedded store.
+   * `onResync` is called when the feed lost changes (a dropped connection): reload everything.
+   */
+  listen(onChange: (c: IndexChange) => void, onResync?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

@@ -169,6 +169,20 @@ export class DecisionIndex {
     this.revision++;
   }
 
+  /** Take over another index's contents (a full reload built off to the side, swapped in at once). */
+  replaceWith(other: DecisionIndex): void {
+    this.grants = other.grants;
+    this.grantById = other.grantById;
+    this.eligs = other.eligs;
+    this.eligById = other.eligById;
+    this.principals = other.principals;
+    this.roles = other.roles;
+    this.parents = other.parents;
+    this.children = other.children;
+    this.closure = new Map();
+    this.revision++;
+  }
+
   // ------------------------------------------------------------------ reads
 
   /** The subject and every active group it belongs to, transitively. Cached until membership changes. */

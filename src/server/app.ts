@@ -54,7 +54,17 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
     if (c.kind === 'token') uc.tokens.onRemoteChange(c.id);
     else void applyRemoteChange(o.store, index, c).catch((e) => app.log.error({ err: String(e) }, 'index sync failed'));
   };
-  const unlisten = await o.store.listen(onChange);
+  const resync = () => {
+    const fresh = new DecisionIndex();
+    loadIndex(o.store, fresh).then(
+      () => {
+        index.replaceWith(fresh);
+        app.log.warn('decision index reloaded after the change feed lost changes');
+      },
+      (e) => app.log.error({ err: String(e) }, 'index resync failed'),
+    );
+  };
+  const unlisten = await o.store.listen(onChange, resync);
   await loadIndex(o.store, index);
   const pending = buffered;
   buffered = null;

@@ -29,7 +29,7 @@ interface Backend {
   dialect: Dialect;
   db: Kysely<DB>;
   publish(trx: Transaction<DB>, change: IndexChange): Promise<void>;
-  listen(onChange: (c: IndexChange) => void): Promise<() => Promise<void>>;
+  listen(onChange: (c: IndexChange) => void, onResync?: () => void): Promise<() => Promise<void>>;
   loadIndex(sink: IndexSink): Promise<void>;
   close(): Promise<void>;
   auditFastPath: SqliteAuditFastPath | null;
@@ -111,8 +111,8 @@ async function openPostgres(url: string, schema: string | undefined, log: (msg: 
     publish: async (trx, change) => {
       await sql`select pg_notify(${channel}, ${JSON.stringify(change)})`.execute(trx);
     },
-    listen: async (onChange) => {
-      const close = await listenPostgres(config, channel, onChange, log);
+    listen: async (onChange, onResync) => {
+      const close = await listenPostgres(config, channel, onChange, log, onResync);
       const unsubscribe = async () => {
         listeners.delete(unsubscribe);
         await close();
@@ -131,17 +131,19 @@ async function openPostgres(url: string, schema: string | undefined, log: (msg: 
 
 /**
  * A dedicated connection that LISTENs on the change channel, reconnecting after a lost connection.
- * Notifications sent while it is down are lost; the connection loss is logged.
+ * Notifications sent while it is down are lost, so after reconnecting it asks the subscriber to resync.
  */
 async function listenPostgres(
   config: pg.ClientConfig,
   channel: string,
   onChange: (c: IndexChange) => void,
   log: (msg: string) => void,
+  onResync?: () => void,
 ): Promise<() => Promise<void>> {
   let closed = false;
   let current: pg.Client | null = null;
   let retryTimer: NodeJS.Timeout | null = null;
+  let reconnecting = false;
 
   const retry = () => {
     if (closed || retryTimer) return;
@@ -177,11 +179,18 @@ async function listenPostgres(
       await c.end();
       return;
     }
+    // After a reconnect, changes published while the feed was down are unknown: the subscriber reloads.
+    if (reconnecting) {
+      reconnecting = false;
+      log('change feed: reconnected; asking for a full resync');
+      onResync?.();
+    }
     c.on('end', () => {
       if (current !== c) return;
       current = null;
       if (!closed) {
-        log('change feed: connection lost, reconnecting; changes published meanwhile are missed');
+        log('change feed: connection lost, reconnecting');
+        reconnecting = true;
         retry();
       }
     });
@@ -248,7 +257,7 @@ function assemble(b: Backend, log: (msg: string) => void): Store {
       outsideTx();
       await b.loadIndex(sink);
     },
-    listen: (onChange) => b.listen(onChange),
+    listen: (onChange, onResync) => b.listen(onChange, onResync),
     close: () => b.close(),
   };
 }

@@ -1,5 +1,4 @@
 import { createHash, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
-import canonicalizeImport from 'canonicalize';
 
 /**
  * The audit log is append-only and hash-chained: each event's hash is SHA-256 over the RFC 8785
@@ -7,10 +6,6 @@ import canonicalizeImport from 'canonicalize';
  * checkpoints (Ed25519 over the canonical JSON of {seq, hash, ts, keyId}) pin the chain, so a
  * rewrite that recomputes every hash is still caught, and an export can be verified offline.
  */
-
-type Canonicalize = (value: unknown) => string | undefined;
-// canonicalize is CommonJS; under NodeNext its default import is the function itself at run time.
-const canonicalize = ((canonicalizeImport as unknown as { default?: Canonicalize }).default ?? canonicalizeImport) as unknown as Canonicalize;
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -42,29 +37,74 @@ export interface Checkpoint {
   signature: string; // base64
 }
 
+/**
+ * RFC 8785 (JCS) canonical JSON: object keys sorted by UTF-16 code units, no whitespace, numbers
+ * and strings as ECMAScript serializes them. Written here for speed on the verification path
+ * (the `canonicalize` package is the oracle it is tested against).
+ */
 export function canonical(value: unknown): string {
-  const s = canonicalize(value);
-  if (s === undefined) throw new Error('value cannot be canonicalized');
-  return s;
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new Error('non-finite numbers cannot be canonicalized');
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ',';
+          const x: unknown = value[i];
+          out += x === undefined || typeof x === 'function' || typeof x === 'symbol' ? 'null' : canonical(x);
+        }
+        return out + ']';
+      }
+      const o = value as Record<string, unknown> & { toJSON?: () => unknown };
+      if (typeof o.toJSON === 'function') return canonical(o.toJSON());
+      const keys = Object.keys(o).sort();
+      let out = '{';
+      let first = true;
+      for (const k of keys) {
+        const x = o[k];
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+        if (!first) out += ',';
+        first = false;
+        out += JSON.stringify(k) + ':' + canonical(x);
+      }
+      return out + '}';
+    }
+    default:
+      throw new Error(`a ${typeof value} cannot be canonicalized`);
+  }
+}
+
+const str = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
+
+/** The canonical form of an event body, its keys already in RFC 8785 order. */
+export function canonicalEvent(b: AuditEventBody): string {
+  return (
+    '{"actorId":' + str(b.actorId) +
+    ',"data":' + canonical(b.data) +
+    ',"id":' + JSON.stringify(b.id) +
+    ',"outcome":' + JSON.stringify(b.outcome) +
+    ',"prevHash":' + JSON.stringify(b.prevHash) +
+    ',"principalId":' + str(b.principalId) +
+    ',"reasons":' + canonical(b.reasons) +
+    ',"requestId":' + str(b.requestId) +
+    ',"roleId":' + str(b.roleId) +
+    ',"scope":' + str(b.scope) +
+    ',"seq":' + canonical(b.seq) +
+    ',"ts":' + canonical(b.ts) +
+    ',"type":' + JSON.stringify(b.type) +
+    '}'
+  );
 }
 
 export function hashEvent(body: AuditEventBody): string {
-  const b: AuditEventBody = {
-    seq: body.seq,
-    id: body.id,
-    ts: body.ts,
-    type: body.type,
-    outcome: body.outcome,
-    actorId: body.actorId,
-    principalId: body.principalId,
-    roleId: body.roleId,
-    scope: body.scope,
-    requestId: body.requestId,
-    reasons: body.reasons,
-    data: body.data,
-    prevHash: body.prevHash,
-  };
-  return createHash('sha256').update(canonical(b)).digest('hex');
+  return createHash('sha256').update(canonicalEvent(body)).digest('hex');
 }
 
 /** Link a batch of new events onto the chain head. */

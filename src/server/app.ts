@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import { applyRemoteChange, bootstrap, loadIndex, makeUseCases, type AuditSigner, type Limits, type UseCases } from '../app/index.js';
 import type { IndexChange, Store } from '../app/ports.js';
@@ -78,6 +78,12 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false } },
     genReqId: () => randomUUID(),
+    maxParamLength: 1000,
+    // Errors raised before routing (bad URL, over-long parameters, bad content type) in our shape too.
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      void (reply as unknown as FastifyReply).status(status).send({ error: { code: 'invalid_request', message: err.message.slice(0, 200), details: {} } });
+    },
   });
   installErrorHandler(app);
   await app.register(swagger, {

@@ -5,6 +5,7 @@ import { draft, writeAudit } from './audit-log.js';
 import { deny, isAdmin, requireAdmin } from './authz.js';
 import type { Actor, AppDeps } from './context.js';
 import { endAssignment } from './grants.js';
+import { assertAdminRemains, lockAdmins } from './holders.js';
 import { checkAdminGrant, parseAdminGrant, type AdminGrantInput } from './standing.js';
 
 type Deps = Pick<AppDeps, 'store' | 'index' | 'clock' | 'newId'>;
@@ -14,16 +15,6 @@ export type DirectAssignmentInput = AdminGrantInput;
 export function makeAssignments(deps: Deps) {
   const { store, index, clock } = deps;
   const audit = { audit: store.audit, newId: deps.newId };
-
-  /** The last standing admin grant cannot end: someone must always be able to administer Elevate. */
-  function guardLockout(a: Assignment) {
-    if (a.roleId !== ADMIN_ROLE || a.endsAt !== null) return;
-    const lost = new Set(index.principalInfo(a.principalId)?.kind === 'group' ? index.membersOf(a.principalId) : [a.principalId]);
-    const remaining = index.permanentHolders(ADMIN_ROLE, '/').filter(
-      (p) => !lost.has(p) || index.grantsOf(p, ADMIN_ROLE).some((g) => g.id !== a.id && g.endsAt === Infinity),
-    );
-    if (remaining.length === 0) throw new Conflict('last_admin', 'this is the last standing admin grant; ending it would leave nobody able to administer Elevate');
-  }
 
   return {
     /** Admin-made standing access, where the role allows it. This is what Elevate exists to drive to zero. */
@@ -83,8 +74,10 @@ export function makeAssignments(deps: Deps) {
           throw new Forbidden('not_holder', 'only the holder deactivates a grant; admins revoke it');
         }
         if (a.status !== 'active' && a.status !== 'scheduled') throw new Conflict('invalid_state', `the assignment is ${a.status}`);
-        guardLockout(a);
-        return endAssignment(deps, tx, actor, a, 'deactivated', now);
+        if (a.roleId === ADMIN_ROLE) await lockAdmins(store, tx);
+        const ended = await endAssignment(deps, tx, actor, a, 'deactivated', now);
+        if (a.roleId === ADMIN_ROLE) await assertAdminRemains(store, tx, now);
+        return ended;
       });
     },
 
@@ -98,8 +91,10 @@ export function makeAssignments(deps: Deps) {
         const a = await store.assignments.get(tx, id);
         if (!a) throw new NotFound('not_found', 'assignment not found');
         if (a.status !== 'active' && a.status !== 'scheduled') throw new Conflict('invalid_state', `the assignment is ${a.status}`);
-        guardLockout(a);
-        return endAssignment(deps, tx, actor, a, 'revoked', now, why);
+        if (a.roleId === ADMIN_ROLE) await lockAdmins(store, tx);
+        const ended = await endAssignment(deps, tx, actor, a, 'revoked', now, why);
+        if (a.roleId === ADMIN_ROLE) await assertAdminRemains(store, tx, now);
+        return ended;
       });
     },
   };

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Conflict, Invalid, NotFound, Unauthenticated } from '../core/errors.js';
 import { normalizeId, parseId } from '../core/ids.js';
-import { ADMIN_ROLE, ROOT_SCOPE, type ApiToken, type Principal, type PrincipalKind, type PrincipalStatus } from '../core/model.js';
+import { type ApiToken, type Principal, type PrincipalKind, type PrincipalStatus } from '../core/model.js';
 import { draft, writeAudit } from './audit-log.js';
 import { deny, isAdmin, requireAdmin } from './authz.js';
 import type { Actor, AppDeps } from './context.js';
+import { assertAdminRemains, lockAdmins, membersInTx, reconcileGrants, subjectsInTx } from './holders.js';
 import type { Tx } from './ports.js';
 
 type Deps = Pick<AppDeps, 'store' | 'index' | 'clock' | 'newId'>;
@@ -37,12 +38,6 @@ function cleanAttributes(a: Record<string, string> | undefined): Record<string, 
     out[k] = v;
   }
   return out;
-}
-
-/** Would removing `ids` from the set of permanent admins leave nobody able to administer Elevate? */
-export function wouldLockOut(deps: Pick<AppDeps, 'index'>, removing: { principals?: string[]; assignmentId?: string }): boolean {
-  const holders = deps.index.permanentHolders(ADMIN_ROLE, ROOT_SCOPE).filter((p) => !removing.principals?.includes(p));
-  return holders.length === 0;
 }
 
 export function makeDirectory(deps: Deps) {
@@ -106,12 +101,13 @@ export function makeDirectory(deps: Deps) {
       const id = normalizeId(rawId);
       await requireAdmin(deps, actor, 'principal.update', { principalId: id });
       const now = clock.now();
-      if (patch.status === 'suspended' && wouldLockOut(deps, { principals: [id] })) {
-        throw new Conflict('last_admin', `suspending ${id} would leave nobody able to administer Elevate`);
-      }
       return store.transaction(async (tx) => {
+        const suspending = patch.status === 'suspended';
+        if (suspending) await lockAdmins(store, tx);
         const p = await store.principals.get(tx, id);
         if (!p) throw new NotFound('not_found', `principal ${id} not found`);
+        // A suspended group no longer carries eligibility: its members' activated grants are re-checked.
+        const affected = suspending && p.kind === 'group' && p.status === 'active' ? await membersInTx(store, tx, id) : [];
         const next: Principal = {
           ...p,
           name: patch.name !== undefined ? patch.name.trim() || p.name : p.name,
@@ -123,6 +119,13 @@ export function makeDirectory(deps: Deps) {
           updatedAt: now,
         };
         await store.principals.update(tx, next);
+        if (suspending) {
+          await assertAdminRemains(store, tx, now);
+          await reconcileGrants(deps, tx, actor, affected, now, 'group_suspended');
+          for (const r of await store.requests.list(tx, { principalId: id, status: 'pending_approval', limit: 10_000 })) {
+            await store.requests.update(tx, { ...r, status: 'cancelled', reasons: ['principal_suspended'], updatedAt: now });
+          }
+        }
         const changed = Object.keys(patch);
         await writeAudit(audit, tx, now, actor, { principalId: id }, [
           draft(next.status !== p.status ? `principal.${next.status === 'suspended' ? 'suspended' : 'reactivated'}` : 'principal.updated', 'info', { changed }),
@@ -136,11 +139,14 @@ export function makeDirectory(deps: Deps) {
     async deletePrincipal(actor: Actor, rawId: string): Promise<void> {
       const id = normalizeId(rawId);
       await requireAdmin(deps, actor, 'principal.delete', { principalId: id });
-      if (wouldLockOut(deps, { principals: [id] })) throw new Conflict('last_admin', `deleting ${id} would leave nobody able to administer Elevate`);
       const now = clock.now();
       await store.transaction(async (tx) => {
+        await lockAdmins(store, tx);
         const p = await store.principals.get(tx, id);
         if (!p) throw new NotFound('not_found', `principal ${id} not found`);
+        const formerMembers = p.kind === 'group' ? await membersInTx(store, tx, id) : [];
+        const pendingRequests = await store.requests.list(tx, { principalId: id, status: 'pending_approval', limit: 10_000 });
+        for (const r of pendingRequests) await store.requests.update(tx, { ...r, status: 'cancelled', reasons: ['principal_deleted'], updatedAt: now });
         const live = await store.assignments.list(tx, { principalId: id, live: true, limit: 100_000 });
         for (const a of live) {
           const ended = { ...a, status: 'revoked' as const, endsAt: a.endsAt === null ? now : Math.min(a.endsAt, now), endedAt: now };
@@ -156,8 +162,10 @@ export function makeDirectory(deps: Deps) {
         for (const t of await store.tokens.listFor(tx, id)) if (!t.revokedAt) await store.tokens.revoke(tx, t.id, now);
         const groups = await store.members.removeEverywhere(tx, id);
         await store.principals.delete(tx, id);
+        await assertAdminRemains(store, tx, now);
+        await reconcileGrants(deps, tx, actor, formerMembers, now, 'group_deleted');
         await writeAudit(audit, tx, now, actor, { principalId: id }, [
-          draft('principal.deleted', 'info', { revokedAssignments: live.map((a) => a.id), removedEligibilities: eligs.map((e) => e.id), groups }),
+          draft('principal.deleted', 'info', { revokedAssignments: live.map((a) => a.id), removedEligibilities: eligs.map((e) => e.id), groups, cancelledRequests: pendingRequests.map((r) => r.id) }),
         ]);
         await store.changes.publish(tx, { kind: 'principal', id });
         for (const g of groups) await store.changes.publish(tx, { kind: 'members', id: g });
@@ -181,8 +189,18 @@ export function makeDirectory(deps: Deps) {
           if (!(await store.principals.get(tx, m))) throw new Invalid('unknown_principal', `member ${m} is not a known principal`, { field: 'members', member: m });
           if (index.wouldCycle(groupId, m)) throw new Invalid('group_cycle', `adding ${m} to ${groupId} would make a membership cycle`, { field: 'members', member: m });
         }
+        await lockAdmins(store, tx);
+        // Eligibilities held by this group (and the groups above it) are locked, so an activation
+        // under one of them either commits before this change or sees it.
+        const above = await subjectsInTx(store, tx, groupId);
+        const held = await store.eligibilities.list(tx, { principalIds: above, limit: 100_000 });
+        await store.eligibilities.lock(tx, held.map((e) => e.id), 'update');
+        const formerMembers = await membersInTx(store, tx, groupId);
         const before = await store.members.members(tx, groupId);
         await store.members.setMembers(tx, groupId, members);
+        await assertAdminRemains(store, tx, now);
+        const stillIn = new Set(await membersInTx(store, tx, groupId));
+        await reconcileGrants(deps, tx, actor, formerMembers.filter((m) => !stillIn.has(m)), now, 'membership_ended');
         const added = members.filter((m) => !before.includes(m));
         const removed = before.filter((m) => !members.includes(m));
         await writeAudit(audit, tx, now, actor, { principalId: groupId }, [draft('group.members_set', 'info', { added, removed, count: members.length })]);
@@ -207,6 +225,7 @@ export function makeDirectory(deps: Deps) {
 // ------------------------------------------------------------------------------------ tokens
 
 export const TOKEN_PREFIX = 'elv_';
+const MAX_TOKEN_LIFETIME_MS = 366 * 86_400_000;
 export const hashToken = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 
 export function makeTokens(deps: Deps) {
@@ -229,6 +248,9 @@ export function makeTokens(deps: Deps) {
         const p = await store.principals.get(tx, principalId);
         if (!p) throw new NotFound('not_found', `principal ${principalId} not found`);
         if (p.kind === 'group') throw new Invalid('not_allowed_for_groups', 'groups cannot hold API tokens');
+        if (input.expiresInMs !== null && input.expiresInMs !== undefined && input.expiresInMs > MAX_TOKEN_LIFETIME_MS) {
+          throw new Invalid('invalid_duration', 'expiresIn must be at most P366D', { field: 'expiresIn' });
+        }
         const secret = TOKEN_PREFIX + randomBytes(32).toString('base64url');
         const record: ApiToken = {
           id: deps.newId(),
@@ -283,7 +305,8 @@ export function makeTokens(deps: Deps) {
       }
       const t = hit.token;
       if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) throw new Unauthenticated('invalid_token', 'the token is not valid');
-      if (!deps.index.hasPrincipal(t.principalId)) throw new Unauthenticated('invalid_token', 'the token is not valid');
+      // A suspended or deleted principal's tokens stop working at once.
+      if (deps.index.principalInfo(t.principalId)?.status !== 'active') throw new Unauthenticated('invalid_token', 'the token is not valid');
       return { token: t, principal: { id: t.principalId } };
     },
   };

@@ -1,8 +1,7 @@
 import { Conflict, NotFound } from '../core/errors.js';
 import { normalizeId } from '../core/ids.js';
 import type { Eligibility } from '../core/model.js';
-import { covers } from '../core/scope.js';
-import { endAssignment } from './grants.js';
+import { membersInTx, reconcileGrants } from './holders.js';
 import { draft, writeAudit } from './audit-log.js';
 import { isAdmin, requireAdmin } from './authz.js';
 import type { Actor, AppDeps } from './context.js';
@@ -42,19 +41,12 @@ export function makeEligibilities(deps: Deps) {
       await requireAdmin(deps, actor, 'eligibility.remove');
       const now = clock.now();
       await store.transaction(async (tx) => {
-        const e = await store.eligibilities.get(tx, id);
+        const [e] = await store.eligibilities.lock(tx, [id], 'update');
         if (!e || e.removedAt !== null) throw new NotFound('not_found', 'eligibility not found');
         await store.eligibilities.markRemoved(tx, id, now);
-        const remaining = (await store.eligibilities.list(tx, { principalIds: [e.principalId], roleId: e.roleId, limit: 10_000 })).filter(
-          (x) => x.id !== id && x.startsAt <= now && (x.endsAt === null || x.endsAt > now),
-        );
-        const live = await store.assignments.list(tx, { principalId: e.principalId, roleId: e.roleId, live: true, source: 'activation', limit: 10_000 });
-        const ended: string[] = [];
-        for (const a of live) {
-          if (!covers(e.scope, a.scope) || remaining.some((x) => covers(x.scope, a.scope))) continue;
-          await endAssignment(deps, tx, actor, a, 'revoked', now, 'eligibility_removed');
-          ended.push(a.id);
-        }
+        const holder = await store.principals.get(tx, e.principalId);
+        const affected = holder?.kind === 'group' ? await membersInTx(store, tx, holder.id) : [e.principalId];
+        const ended = await reconcileGrants(deps, tx, actor, affected, now, 'eligibility_removed');
         await writeAudit(audit, tx, now, actor, { principalId: e.principalId, roleId: e.roleId, scope: e.scope }, [draft('eligibility.removed', 'info', { eligibilityId: id, endedAssignments: ended })]);
         await store.changes.publish(tx, { kind: 'eligibility', id });
         tx.afterCommit(() => index.removeEligibility(id));

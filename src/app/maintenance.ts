@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { ChainVerifier, signCheckpoint, type VerifyReport } from '../core/audit.js';
 import { systemActor, type AppDeps } from './context.js';
+import { draft, writeAudit } from './audit-log.js';
 import { endAssignment } from './grants.js';
 import type { AuditFilter } from './ports.js';
 import type { makeRequests } from './requests.js';
@@ -39,6 +40,9 @@ export function makeMaintenance(deps: Pick<AppDeps, 'store' | 'index' | 'clock' 
             await store.assignments.update(tx, next);
             await store.changes.publish(tx, { kind: 'assignment', id: a.id });
             tx.afterCommit(() => deps.index.upsertAssignment(next));
+            await writeAudit({ audit: store.audit, newId: deps.newId }, tx, now, actor, { principalId: a.principalId, roleId: a.roleId, scope: a.scope, requestId: a.requestId }, [
+              draft('assignment.started', 'info', { assignmentId: a.id, source: a.source }),
+            ]);
           }
           for (const r of scheduled) await requests.run(tx, actor, r, { type: 'start' }, now);
         }

@@ -29,6 +29,8 @@ export interface MembershipRepo {
   /** Replace a group's direct members. */
   setMembers(tx: Tx, groupId: string, members: string[]): Promise<void>;
   members(tx: Tx, groupId: string): Promise<string[]>;
+  /** The groups a principal is directly in. */
+  groupsOf(tx: Tx, memberId: string): Promise<string[]>;
   /** Remove a principal from every group it is in (and empty it if it is a group). */
   removeEverywhere(tx: Tx, principalId: string): Promise<string[]>;
 }
@@ -44,6 +46,8 @@ export interface TokenRepo {
 
 export interface RoleRepo {
   get(tx: Tx, id: string): Promise<Role | null>;
+  /** Serialize transactions that must see each other (row lock on PostgreSQL; SQLite has one writer). */
+  lock(tx: Tx, id: string): Promise<void>;
   insert(tx: Tx, r: Role): Promise<void>;
   update(tx: Tx, r: Role): Promise<void>;
   delete(tx: Tx, id: string): Promise<void>;
@@ -54,6 +58,11 @@ export interface EligibilityRepo {
   get(tx: Tx, id: string): Promise<Eligibility | null>;
   insert(tx: Tx, e: Eligibility): Promise<void>;
   markRemoved(tx: Tx, id: string, at: number): Promise<void>;
+  /**
+   * Re-read eligibilities under a row lock: `share` when a grant is being made from them (so a
+   * concurrent removal waits), `update` before taking them away from someone.
+   */
+  lock(tx: Tx, ids: string[], mode: 'share' | 'update'): Promise<Eligibility[]>;
   list(tx: Tx, filter: { principalIds?: string[]; roleId?: string; includeRemoved?: boolean; limit: number; after?: string }): Promise<Eligibility[]>;
   /** Eligibilities bulk-loaded for benchmarks and seeding. */
   insertMany(tx: Tx, es: Eligibility[]): Promise<void>;

@@ -9,6 +9,7 @@ import { draft, writeAudit } from './audit-log.js';
 import { isAdmin, requireAdmin } from './authz.js';
 import { requestContext, type Actor, type AppDeps } from './context.js';
 import { applyEffect } from './grants.js';
+import { subjectsInTx } from './holders.js';
 import type { Tx } from './ports.js';
 import { settingsOf } from './roles.js';
 
@@ -99,6 +100,9 @@ export function makeRequests(deps: Deps) {
         maxScheduleAheadMs: deps.limits.maxScheduleAheadMs,
         now,
       });
+      // The index chose the eligibility; confirm it under a row lock, from the database, so a removal
+      // (or a membership change) committing at the same moment cannot leave a grant behind.
+      if (plan.ok && requester && !(await stillEligible(tx, requester.id, plan.eligibility.id, now))) extraReasons.push('not_eligible');
       const reasons = [...new Set([...(plan.ok ? [] : plan.reasons), ...extraReasons])].sort(byPriority);
       const r: ActivationRequest = {
         id: deps.newId(),
@@ -176,21 +180,39 @@ export function makeRequests(deps: Deps) {
     return result.res.next;
   }
 
+  /** Is the eligibility still there (row-locked for share) and does the requester still hold it, directly or through a group? */
+  async function stillEligible(tx: Tx, requesterId: string, eligibilityId: string, now: number): Promise<boolean> {
+    const [e] = await store.eligibilities.lock(tx, [eligibilityId], 'share');
+    if (!e || e.removedAt !== null || e.startsAt > now || (e.endsAt !== null && e.endsAt <= now)) return false;
+    return e.principalId === requesterId || (await subjectsInTx(store, tx, requesterId)).includes(e.principalId);
+  }
+
   async function run(tx: Tx, actor: Actor, r: ActivationRequest, ev: RequestEvent, now: number): Promise<TransitionResult> {
     const role = await store.roles.get(tx, r.roleId);
     const requester = await store.principals.get(tx, r.principalId);
-    const elig = r.eligibilityId ? await store.eligibilities.get(tx, r.eligibilityId) : null;
     const assignment = r.assignmentId ? await store.assignments.get(tx, r.assignmentId) : null;
     if (!role || !requester) {
-      const res: TransitionResult = { ok: false, kind: 'conflict', code: 'invalid_state', message: 'the role or requester no longer exists', reasons: ['invalid_state'], events: [] };
+      // The role or the requester is gone: the request can never be granted. Close it rather than leave it pending.
+      const reason = !role ? 'role_deleted' : 'principal_deleted';
+      const live = r.status === 'pending_approval';
+      const next: ActivationRequest | undefined = live ? { ...r, status: 'cancelled', reasons: [reason], updatedAt: now } : undefined;
+      const res: TransitionResult = {
+        ok: false, kind: 'conflict', code: 'invalid_state', message: `the request cannot proceed: ${reason.replace('_', ' ')}`, reasons: [reason],
+        events: live ? [draft('request.cancelled', 'info', {}, [reason])] : [], ...(next ? { next } : {}),
+      };
+      if (next) await store.requests.update(tx, next);
+      await writeAudit(audit, tx, now, actor, subject(r), res.events);
       return res;
     }
+    const decisive = ev.type === 'approve';
+    const elig = r.eligibilityId && (!decisive || (await stillEligible(tx, requester.id, r.eligibilityId, now))) ? await store.eligibilities.get(tx, r.eligibilityId) : null;
     const res = transition(r, ev, {
       settings: settingsOf(role),
       stageApprovers: approverSets(role, requester),
       approvals: await store.approvals.forRequest(tx, r.id),
       eligibility: elig && elig.removedAt === null && (elig.endsAt === null || elig.endsAt > now) ? elig : null,
       assignment,
+      requesterActive: requester.status === 'active',
     }, now);
     if (!res.ok) {
       if (res.next) await store.requests.update(tx, res.next);

@@ -89,8 +89,10 @@ export function makeRoles(deps: Deps) {
         const live = await store.assignments.list(tx, { roleId: id, live: true, limit: 1 });
         const eligs = await store.eligibilities.list(tx, { roleId: id, limit: 1 });
         if (live.length || eligs.length) throw new Conflict('role_in_use', `role ${id} still has eligibilities or active assignments; remove them first`);
+        const pending = await store.requests.list(tx, { roleId: id, status: 'pending_approval', limit: 10_000 });
+        for (const r of pending) await store.requests.update(tx, { ...r, status: 'cancelled', reasons: ['role_deleted'], updatedAt: now });
         await store.roles.delete(tx, id);
-        await writeAudit(audit, tx, now, actor, { roleId: id }, [draft('role.deleted', 'info')]);
+        await writeAudit(audit, tx, now, actor, { roleId: id }, [draft('role.deleted', 'info', { cancelledRequests: pending.map((r) => r.id) })]);
         await store.changes.publish(tx, { kind: 'role', id });
         tx.afterCommit(() => index.removeRole(id));
       });

@@ -178,6 +178,8 @@ export interface TransitionContext {
   eligibility: Eligibility | null;
   /** The assignment's current window, for requests that have one. */
   assignment: { id: string; startsAt: number; endsAt: number | null; status: string } | null;
+  /** false when the requester has been suspended since asking: nothing is granted then. */
+  requesterActive?: boolean;
 }
 
 const refuse = (kind: 'forbidden' | 'conflict', code: string, message: string, reasons: string[] = [code], events: AuditDraft[] = []): TransitionResult => ({
@@ -199,12 +201,16 @@ function notInState(r: ActivationRequest, action: string): TransitionResult {
 
 /** Compute the grant once every stage is approved: start now or at the requested start. */
 function grantFor(r: ActivationRequest, ctx: TransitionContext, now: number): { next: ActivationRequest; effect: GrantEffect; events: AuditDraft[] } | { failed: string } {
+  if (ctx.requesterActive === false) return { failed: 'principal_suspended' };
   const elig = ctx.eligibility;
   if (!elig || elig.removedAt !== null || (elig.endsAt !== null && elig.endsAt <= now)) return { failed: 'not_eligible' };
+  // The role's rules as they are now: a shorter maximum set since the request applies, and so do windows.
+  const durationMs = Math.min(r.durationMs, ctx.settings.maxActivationMs);
   if (r.kind === 'extend') {
     const a = ctx.assignment;
     if (!a || (a.status !== 'active' && a.status !== 'scheduled') || (a.endsAt !== null && a.endsAt <= now)) return { failed: 'assignment_not_active' };
-    let endsAt = now + r.durationMs;
+    if (!inAnyWindow(now, ctx.settings.windows)) return { failed: 'outside_activation_window' };
+    let endsAt = now + durationMs;
     if (elig.endsAt !== null) endsAt = Math.min(endsAt, elig.endsAt);
     if (a.endsAt !== null) endsAt = Math.max(endsAt, a.endsAt); // never cut short
     return {
@@ -214,7 +220,8 @@ function grantFor(r: ActivationRequest, ctx: TransitionContext, now: number): { 
     };
   }
   const startsAt = Math.max(now, r.startAt ?? now);
-  let endsAt = startsAt + r.durationMs;
+  if (!inAnyWindow(startsAt, ctx.settings.windows)) return { failed: 'outside_activation_window' };
+  let endsAt = startsAt + durationMs;
   if (elig.endsAt !== null) endsAt = Math.min(endsAt, elig.endsAt);
   if (endsAt <= startsAt) return { failed: 'eligibility_ends_before_start' };
   const status = startsAt > now ? 'scheduled' : 'active';
@@ -231,7 +238,11 @@ export function transition(r: ActivationRequest, ev: RequestEvent, ctx: Transiti
     case 'deny':
       return decide(r, ev, ctx, now);
     case 'cancel': {
-      if (ev.actorId !== r.principalId) return refuse('forbidden', 'not_requester', 'only the requester can cancel a request');
+      if (ev.actorId !== r.principalId) {
+        return refuse('forbidden', 'not_requester', 'only the requester can cancel a request', ['not_requester'], [
+          { type: 'request.cancel_refused', outcome: 'denied', reasons: ['not_requester'], data: { by: ev.actorId } },
+        ]);
+      }
       if (r.status === 'pending_approval') {
         return { ok: true, next: moved(r, 'cancelled', now), events: [{ type: 'request.cancelled', outcome: 'info', reasons: [], data: {} }], effect: { kind: 'none' } };
       }
@@ -339,7 +350,8 @@ function decide(r: ActivationRequest, ev: Extract<RequestEvent, { type: 'approve
       effect: { kind: 'none' },
     };
   }
-  const approvers = new Set(inStage.filter((a) => a.decision === 'approve').map((a) => a.approverId));
+  // Only approvals from people who may still approve this stage count (someone removed from the approver group no longer does).
+  const approvers = new Set(inStage.filter((a) => a.decision === 'approve' && allowed.has(a.approverId)).map((a) => a.approverId));
   approvers.add(ev.approverId);
   if (approvers.size < stage.minApprovals) {
     return { ok: true, approval, next: moved(r, 'pending_approval', now), events: [recorded], effect: { kind: 'none' } };

@@ -160,18 +160,20 @@ export function normalizeSettings(input: unknown, riskTier: RiskTier, minActivat
   let approvers: ApproverSpec[] = [];
   let stages: ApprovalStage[] | null = null;
   const minApprovals = (a.minApprovals as number | undefined) ?? 1;
+  if (typeof minApprovals !== 'number' || !Number.isInteger(minApprovals) || minApprovals < 1 || minApprovals > 20) bad('approval.minApprovals', 'must be an integer from 1 to 20');
+  const approversIn = a.approvers ?? undefined; // null reads as absent
   const distinctAdminUnits = bool(a.distinctAdminUnits, false, 'approval.distinctAdminUnits');
   if (a.stages !== undefined && a.stages !== null) {
     if (!Array.isArray(a.stages) || a.stages.length === 0 || a.stages.length > 5) bad('approval.stages', 'must be a list of 1 to 5 stages');
-    if (a.approvers !== undefined && (a.approvers as unknown[]).length > 0) bad('approval.approvers', 'give approvers either directly or in stages, not both');
+    if (approversIn !== undefined && (!Array.isArray(approversIn) || approversIn.length > 0)) bad('approval.approvers', 'give approvers either directly or in stages, not both');
     stages = (a.stages as unknown[]).map((s, idx) => {
       if (s === null || typeof s !== 'object') bad(`approval.stages[${idx}]`, 'must be an object');
       return normalizeStage(s as Record<string, unknown>, `approval.stages[${idx}]`);
     });
-  } else if (a.approvers !== undefined) {
-    if (!Array.isArray(a.approvers)) bad('approval.approvers', 'must be a list');
-    if (a.approvers.length > 0 || approvalRequired) {
-      approvers = normalizeStage({ approvers: a.approvers, minApprovals, distinctAdminUnits }, 'approval').approvers;
+  } else if (approversIn !== undefined) {
+    if (!Array.isArray(approversIn)) bad('approval.approvers', 'must be a list');
+    if (approversIn.length > 0 || approvalRequired) {
+      approvers = normalizeStage({ approvers: approversIn, minApprovals, distinctAdminUnits }, 'approval').approvers;
     }
   }
   if (approvalRequired && !stages && approvers.length === 0) bad('approval.approvers', 'approval is required but no approvers are named');

@@ -221,7 +221,7 @@ function assemble(b: Backend, log: (msg: string) => void): Store {
     principals: principalRepo(),
     members: membershipRepo(dialect),
     tokens: tokenRepo(),
-    roles: roleRepo(),
+    roles: roleRepo(b.dialect),
     eligibilities: eligibilityRepo(dialect),
     assignments: assignmentRepo(dialect),
     requests: requestRepo(dialect),

@@ -230,6 +230,10 @@ export function membershipRepo(dialect: Dialect): MembershipRepo {
       const rows = await q(tx).selectFrom('group_members').select('member_id').where('group_id', '=', groupId).orderBy('member_id').execute();
       return rows.map((r) => r.member_id);
     },
+    async groupsOf(tx, memberId) {
+      const rows = await q(tx).selectFrom('group_members').select('group_id').where('member_id', '=', memberId).orderBy('group_id').execute();
+      return rows.map((r) => r.group_id);
+    },
     /** Returns the groups the principal was removed from (not the principal itself when it is a group). */
     async removeEverywhere(tx, principalId) {
       const db = q(tx);
@@ -280,8 +284,11 @@ export function tokenRepo(): TokenRepo {
   };
 }
 
-export function roleRepo(): RoleRepo {
+export function roleRepo(dialect: Dialect): RoleRepo {
   return {
+    async lock(tx, id) {
+      if (dialect === 'postgres') await q(tx).selectFrom('roles').select('id').where('id', '=', id).forUpdate().execute();
+    },
     async get(tx, id) {
       const r = await q(tx).selectFrom('roles').selectAll().where('id', '=', id).executeTakeFirst();
       return r ? toRole(r) : null;
@@ -310,6 +317,17 @@ export function eligibilityRepo(dialect: Dialect): EligibilityRepo {
     },
     async insert(tx, e) {
       await insertUnique('eligibility', e.id, () => q(tx).insertInto('eligibilities').values(eligibilityRow(e)).execute());
+    },
+    async lock(tx, ids, mode) {
+      if (ids.length === 0) return [];
+      const rows = await q(tx)
+        .selectFrom('eligibilities')
+        .selectAll()
+        .where('id', 'in', ids)
+        .orderBy('id')
+        .$if(dialect === 'postgres', (qb) => (mode === 'update' ? qb.forUpdate() : qb.forShare()))
+        .execute();
+      return rows.map(toEligibility);
     },
     async markRemoved(tx, id, at) {
       await q(tx).updateTable('eligibilities').set({ removed_at: at }).where('id', '=', id).where('removed_at', 'is', null).execute();

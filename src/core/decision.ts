@@ -17,6 +17,15 @@ export interface Decision {
   via: string | null;
 }
 
+const denial = (reason: Decision['reason']): Decision => Object.freeze({ allowed: false, reason, assignmentId: null, expiresAt: null, via: null });
+/** Denials are shared, frozen answers: the hot path allocates only when it allows. */
+const DENY = {
+  unknown_principal: denial('unknown_principal'),
+  principal_suspended: denial('principal_suspended'),
+  unknown_role: denial('unknown_role'),
+  no_active_assignment: denial('no_active_assignment'),
+} as const;
+
 interface GrantEntry {
   id: string;
   principalId: string;
@@ -34,8 +43,9 @@ interface PrincipalEntry {
 
 type Nested<T> = Map<string, Map<string, T[]>>;
 
-function put<T extends { id: string }>(m: Nested<T>, a: string, b: string, v: T): void {
+function put<T extends { id: string }>(m: Nested<T>, a: string, b: string, v: T): boolean {
   let inner = m.get(a);
+  const created = !inner;
   if (!inner) m.set(a, (inner = new Map()));
   const list = inner.get(b);
   if (!list) inner.set(b, [v]);
@@ -44,6 +54,7 @@ function put<T extends { id: string }>(m: Nested<T>, a: string, b: string, v: T)
     if (i >= 0) list[i] = v;
     else list.push(v);
   }
+  return created;
 }
 
 function drop<T extends { id: string }>(m: Nested<T>, a: string, b: string, id: string): void {
@@ -53,10 +64,8 @@ function drop<T extends { id: string }>(m: Nested<T>, a: string, b: string, id: 
   const i = list.findIndex((x) => x.id === id);
   if (i < 0) return;
   list.splice(i, 1);
-  if (list.length === 0) {
-    inner.delete(b);
-    if (inner.size === 0) m.delete(a);
-  }
+  // The inner map stays (possibly empty): the check cache holds references to it.
+  if (list.length === 0) inner.delete(b);
 }
 
 export class DecisionIndex {
@@ -71,15 +80,28 @@ export class DecisionIndex {
   /** group → direct members */
   private children = new Map<string, Set<string>>();
   private closure = new Map<string, string[]>();
+  /**
+   * The hot path's cache: per principal, its status and the grant maps of itself and every group
+   * it is in, so a check is one lookup for the principal and one per subject. Entries are valid
+   * while `epoch` matches; membership and principal changes bump it.
+   */
+  private hot = new Map<string, { epoch: number; status: PrincipalStatus; lists: Map<string, GrantEntry[]>[] }>();
+  private epoch = 0;
   /** Bumped on every change; lets callers wait for "at least this fresh". */
   revision = 0;
 
   // ------------------------------------------------------------------ writes
 
+  private invalidate(): void {
+    this.closure.clear();
+    this.epoch++;
+  }
+
   upsertPrincipal(id: string, kind: PrincipalKind, status: PrincipalStatus): void {
+    if (!this.grants.has(id)) this.grants.set(id, new Map());
     const prev = this.principals.get(id);
     this.principals.set(id, { kind, status });
-    if (!prev || prev.status !== status) this.closure.clear();
+    if (!prev || prev.status !== status) this.invalidate();
     this.revision++;
   }
 
@@ -90,7 +112,9 @@ export class DecisionIndex {
     this.parents.delete(id);
     for (const [, e] of this.grantById) if (e.principalId === id) this.removeAssignment(e.id);
     for (const [, e] of this.eligById) if (e.principalId === id) this.removeEligibility(e.id);
-    this.closure.clear();
+    this.grants.delete(id);
+    this.hot.delete(id);
+    this.invalidate();
     this.revision++;
   }
 
@@ -115,7 +139,7 @@ export class DecisionIndex {
       if (!p) this.parents.set(m, (p = new Set()));
       p.add(groupId);
     }
-    this.closure.clear();
+    this.invalidate();
     this.revision++;
   }
 
@@ -134,7 +158,8 @@ export class DecisionIndex {
         source: a.source,
       };
       this.grantById.set(a.id, e);
-      put(this.grants, a.principalId, a.roleId, e);
+      // A principal's first grant map appearing changes what cached checks must look at.
+      if (put(this.grants, a.principalId, a.roleId, e)) this.epoch++;
     } else {
       this.grantById.delete(a.id);
     }
@@ -180,6 +205,8 @@ export class DecisionIndex {
     this.parents = other.parents;
     this.children = other.children;
     this.closure = new Map();
+    this.hot = new Map();
+    this.epoch++;
     this.revision++;
   }
 
@@ -250,21 +277,36 @@ export class DecisionIndex {
     return this.principals.has(id);
   }
 
-  check(principalId: string, roleId: string, scope: string, now: number): Decision {
+  private hotEntry(principalId: string) {
+    let h = this.hot.get(principalId);
+    if (h && h.epoch === this.epoch) return h;
     const p = this.principals.get(principalId);
-    if (!p) return { allowed: false, reason: 'unknown_principal', assignmentId: null, expiresAt: null, via: null };
-    if (p.status !== 'active') return { allowed: false, reason: 'principal_suspended', assignmentId: null, expiresAt: null, via: null };
-    if (!this.roles.has(roleId)) return { allowed: false, reason: 'unknown_role', assignmentId: null, expiresAt: null, via: null };
-    let best: GrantEntry | null = null;
+    if (!p) return null;
+    const lists: Map<string, GrantEntry[]>[] = [];
     for (const s of this.subjects(principalId)) {
-      const list = this.grants.get(s)?.get(roleId);
-      if (!list) continue;
+      const m = this.grants.get(s);
+      if (m) lists.push(m);
+    }
+    h = { epoch: this.epoch, status: p.status, lists };
+    this.hot.set(principalId, h);
+    return h;
+  }
+
+  check(principalId: string, roleId: string, scope: string, now: number): Decision {
+    const h = this.hotEntry(principalId);
+    if (!h) return DENY.unknown_principal;
+    if (h.status !== 'active') return DENY.principal_suspended;
+    let best: GrantEntry | null = null;
+    for (let k = 0; k < h.lists.length; k++) {
+      const list = h.lists[k]!.get(roleId);
+      if (list === undefined) continue;
       for (let i = 0; i < list.length; i++) {
         const e = list[i]!;
-        if (e.startsAt <= now && now < e.endsAt && covers(e.scope, scope) && (!best || e.endsAt > best.endsAt)) best = e;
+        if (e.startsAt <= now && now < e.endsAt && covers(e.scope, scope) && (best === null || e.endsAt > best.endsAt)) best = e;
       }
     }
-    if (!best) return { allowed: false, reason: 'no_active_assignment', assignmentId: null, expiresAt: null, via: null };
+    if (!this.roles.has(roleId)) return DENY.unknown_role;
+    if (best === null) return DENY.no_active_assignment;
     return {
       allowed: true,
       reason: 'active_assignment',

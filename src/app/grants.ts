@@ -23,7 +23,10 @@ async function saved(deps: Deps, tx: Tx, a: Assignment, isNew: boolean): Promise
  * active or scheduled merges into it: coverage is the union, never cut short.
  */
 export async function grant(deps: Deps, tx: Tx, actor: Actor, r: ActivationRequest, win: { startsAt: number; endsAt: number }, now: number): Promise<Assignment> {
-  const live = await deps.store.assignments.list(tx, { principalId: r.principalId, roleId: r.roleId, live: true, source: 'activation', limit: 1000 });
+  // The index knows this node's grants: when it holds none for this role and scope, skip the query.
+  // (A grant made at the same moment on another node is missed at worst: two grants whose union is the same access.)
+  const known = deps.index.grantsOf(r.principalId, r.roleId).some((g) => g.scope === r.scope);
+  const live = known ? await deps.store.assignments.list(tx, { principalId: r.principalId, roleId: r.roleId, live: true, source: 'activation', limit: 1000 }) : [];
   const overlapping = live.find((a) => a.scope === r.scope && a.startsAt <= win.endsAt && (a.endsAt === null || a.endsAt >= win.startsAt));
   if (overlapping) {
     const startsAt = Math.min(overlapping.startsAt, win.startsAt);

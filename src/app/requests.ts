@@ -136,6 +136,7 @@ export function makeRequests(deps: Deps) {
       const events: AuditDraft[] = [created];
       if (r.status === 'denied') events.push(draft('request.denied', 'denied', {}, reasons));
       let next = r;
+      let grantedEnd: number | null = null;
       if (plan.ok && reasons.length === 0 && r.status !== 'pending_approval') {
         // No approval needed: the grant is made in this same transaction.
         const elig = plan.eligibility;
@@ -145,17 +146,18 @@ export function makeRequests(deps: Deps) {
           if (elig.endsAt !== null) endsAt = Math.min(endsAt, elig.endsAt);
           const done = await applyEffect(deps, tx, actor, r, { kind: 'extend', assignmentId: a.id, endsAt }, now);
           next = { ...r, status: 'active', assignmentId: a.id };
-          events.push(draft('assignment.extended', 'allowed', { assignmentId: a.id, endsAt: done?.endsAt ?? null }));
+          grantedEnd = done?.endsAt ?? null;
+          events.push(draft('assignment.extended', 'allowed', { assignmentId: a.id, endsAt: grantedEnd }));
         } else {
           const a = await applyEffect(deps, tx, actor, r, { kind: 'grant', startsAt: plan.startsAt, endsAt: plan.endsAt }, now);
           next = { ...r, assignmentId: a?.id ?? null };
+          grantedEnd = a?.endsAt ?? null;
           events.push(draft(r.status === 'active' ? 'assignment.activated' : 'assignment.scheduled', 'allowed', { assignmentId: a?.id, startsAt: a?.startsAt, endsAt: a?.endsAt }));
         }
       }
       await store.requests.insert(tx, next, idempotencyKey ? { key: idempotencyKey, fingerprint } : null);
       await writeAudit(audit, tx, now, actor, subject(next), events);
-      const granted = next.assignmentId && next.status !== 'pending_approval' ? await store.assignments.get(tx, next.assignmentId) : null;
-      return { request: next, replayed: false, expiresAt: granted ? granted.endsAt : null };
+      return { request: next, replayed: false, expiresAt: grantedEnd };
     });
     if (out.request.status === 'denied' && out.request.reasons.length) {
       throw new RequestDenied(out.request.reasons[0]!, `activation denied: ${out.request.reasons.join(', ')}`, { reasons: out.request.reasons, requestId: out.request.id });

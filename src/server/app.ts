@@ -78,7 +78,7 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false } },
     genReqId: () => randomUUID(),
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
     // Errors raised before routing (bad URL, over-long parameters, bad content type) in our shape too.
     frameworkErrors: (err, _req, reply) => {
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;

@@ -56,6 +56,29 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   return assemble(backend, log);
 }
 
+/**
+ * Kysely's SQLite driver prepares every statement anew; SQL text repeats, so reuse the compiled
+ * statement (SQLite parses and plans once). A statement still iterating is never handed out twice.
+ */
+function withStatementCache(raw: Database.Database): Database.Database {
+  const cache = new Map<string, Database.Statement>();
+  const prepare = (sql: string): Database.Statement => {
+    const hit = cache.get(sql);
+    if (hit && !hit.busy) return hit;
+    const stmt = raw.prepare(sql);
+    if (cache.size >= 1000) cache.clear();
+    cache.set(sql, stmt);
+    return stmt;
+  };
+  return new Proxy(raw, {
+    get(target, prop) {
+      if (prop === 'prepare') return prepare;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 function openSqlite(path: string): Backend {
   const memory = path === ':memory:';
   if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true });
@@ -66,7 +89,7 @@ function openSqlite(path: string): Backend {
   raw.pragma('busy_timeout = 5000');
   // Kysely's SQLite driver owns one connection and queues everything on it: transactions from
   // concurrent callers run one after another.
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   return {
     dialect: 'sqlite',
     db,

@@ -7,6 +7,8 @@ import { Invalid } from './errors.js';
 export const ID_PATTERN = /^[a-z0-9][a-z0-9._@-]{0,127}$/;
 
 export function normalizeId(raw: string): string {
+  // Already normal (the common case on hot paths): plain lower-case ASCII slug.
+  if (ID_PATTERN.test(raw)) return raw;
   return raw.normalize('NFKC').trim().toLowerCase();
 }
 

@@ -7,9 +7,12 @@ import { Invalid } from './errors.js';
 export const MAX_SCOPE_LENGTH = 512;
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
+/** Scopes already found valid: checks ask about the same few thousand scopes over and over. */
+const known = new Set<string>();
+
 export function parseScope(raw: unknown, field = 'scope'): string {
   if (typeof raw !== 'string') throw new Invalid('invalid_scope', `${field} must be a string`, { field });
-  if (raw === '/') return raw;
+  if (raw === '/' || known.has(raw)) return raw;
   if (raw.length === 0 || raw.length > MAX_SCOPE_LENGTH || raw[0] !== '/' || raw.endsWith('/')) {
     throw new Invalid('invalid_scope', `${field} must be "/" or a path like /prod/payments without a trailing slash (at most ${MAX_SCOPE_LENGTH} characters)`, { field });
   }
@@ -19,6 +22,8 @@ export function parseScope(raw: unknown, field = 'scope'): string {
       throw new Invalid('invalid_scope', `${field} has a malformed segment ${JSON.stringify(s)}`, { field });
     }
   }
+  if (known.size >= 50_000) known.clear();
+  known.add(raw);
   return raw;
 }
 

@@ -1,13 +1,14 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { AuditRepo } from '../app/ports.js';
-import { chain, type AuditEvent, type Checkpoint } from '../core/audit.js';
+import { RAW_DATA, canonical, chain, type AuditEvent, type Checkpoint, type WithRawData } from '../core/audit.js';
 import { Conflict } from '../core/errors.js';
 import type { AuditCheckpointsTable, AuditEventsTable, DB, Dialect } from './schema.js';
 import { chunks, q } from './tx.js';
 
 /** Kept deliberately plain: verifying a million events maps a million rows. */
-const toEvent = (r: Selectable<AuditEventsTable>): AuditEvent => ({
+const toEvent = (r: Selectable<AuditEventsTable>): AuditEvent => ({ ...toEventShell(r), data: JSON.parse(r.data) as Record<string, unknown> });
+const toEventShell = (r: Selectable<AuditEventsTable>): Omit<AuditEvent, 'data'> => ({
   seq: r.seq,
   id: r.id,
   ts: r.ts,
@@ -19,7 +20,6 @@ const toEvent = (r: Selectable<AuditEventsTable>): AuditEvent => ({
   scope: r.scope,
   requestId: r.request_id,
   reasons: parseList(r.reasons),
-  data: JSON.parse(r.data) as Record<string, unknown>,
   prevHash: r.prev_hash,
   hash: r.hash,
 });
@@ -36,12 +36,27 @@ const eventRow = (e: AuditEvent): AuditEventsTable => ({
   scope: e.scope,
   request_id: e.requestId,
   reasons: JSON.stringify(e.reasons),
-  data: JSON.stringify(e.data),
+  data: (e as WithRawData)[RAW_DATA] ?? canonical(e.data),
   prev_hash: e.prevHash,
   hash: e.hash,
 });
 
 const parseList = (s: string): string[] => (s === '[]' ? [] : (JSON.parse(s) as string[]));
+
+/**
+ * Scanned events carry their stored `data` text (canonical JSON) under RAW_DATA and parse it only
+ * when someone reads `data`: verifying a million events hashes the text as stored.
+ */
+function withLazyData(e: Omit<AuditEvent, 'data'>, raw: string): AuditEvent {
+  let parsed: Record<string, unknown> | undefined;
+  Object.defineProperty(e, 'data', {
+    enumerable: true,
+    configurable: true,
+    get: () => (parsed ??= JSON.parse(raw) as Record<string, unknown>),
+  });
+  (e as WithRawData)[RAW_DATA] = raw;
+  return e as AuditEvent;
+}
 
 const COLUMNS = 'seq, id, ts, type, outcome, actor_id, principal_id, role_id, scope, request_id, reasons, data, prev_hash, hash';
 type RawEvent = [number, string, number, string, AuditEvent['outcome'], string | null, string | null, string | null, string | null, string | null, string, string, string, string];
@@ -61,28 +76,18 @@ export class SqliteAuditFastPath {
   insert(events: readonly AuditEvent[]): void {
     this.insertStmt ??= this.raw.prepare(`insert into audit_events (${COLUMNS}) values (${COLUMNS.replace(/[a-z_]+/g, '?')})`);
     for (const e of events) {
-      this.insertStmt.run(e.seq, e.id, e.ts, e.type, e.outcome, e.actorId, e.principalId, e.roleId, e.scope, e.requestId, JSON.stringify(e.reasons), JSON.stringify(e.data), e.prevHash, e.hash);
+      this.insertStmt.run(e.seq, e.id, e.ts, e.type, e.outcome, e.actorId, e.principalId, e.roleId, e.scope, e.requestId, JSON.stringify(e.reasons), (e as WithRawData)[RAW_DATA] ?? canonical(e.data), e.prevHash, e.hash);
     }
   }
 
   page(afterSeq: number, limit: number): AuditEvent[] {
     this.pageStmt ??= this.raw.prepare<[number, number], RawEvent>(`select ${COLUMNS} from audit_events where seq > ? order by seq limit ?`).raw(true);
-    return this.pageStmt.all(afterSeq, limit).map((r) => ({
-      seq: r[0],
-      id: r[1],
-      ts: r[2],
-      type: r[3],
-      outcome: r[4],
-      actorId: r[5],
-      principalId: r[6],
-      roleId: r[7],
-      scope: r[8],
-      requestId: r[9],
-      reasons: parseList(r[10]),
-      data: JSON.parse(r[11]) as Record<string, unknown>,
-      prevHash: r[12],
-      hash: r[13],
-    }));
+    return this.pageStmt.all(afterSeq, limit).map((r) =>
+      withLazyData(
+        { seq: r[0], id: r[1], ts: r[2], type: r[3], outcome: r[4], actorId: r[5], principalId: r[6], roleId: r[7], scope: r[8], requestId: r[9], reasons: parseList(r[10]), prevHash: r[12], hash: r[13] },
+        r[11],
+      ),
+    );
   }
 }
 
@@ -99,7 +104,7 @@ export function auditRepo(db: Kysely<DB>, dialect: Dialect, outsideTx: () => voi
   const readPage = async (afterSeq: number, limit: number): Promise<AuditEvent[]> => {
     if (fast) return db.connection().execute(async () => fast.page(afterSeq, limit));
     const rows = await db.selectFrom('audit_events').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
-    return rows.map(toEvent);
+    return rows.map((r) => withLazyData(toEventShell(r), r.data));
   };
 
   async function readHead(trx: Transaction<DB>, lock: boolean): Promise<{ seq: number; hash: string }> {

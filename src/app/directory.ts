@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { Conflict, Invalid, NotFound, Unauthenticated } from '../core/errors.js';
 import { normalizeId, parseId } from '../core/ids.js';
 import { type ApiToken, type Principal, type PrincipalKind, type PrincipalStatus } from '../core/model.js';
@@ -226,7 +226,7 @@ export function makeDirectory(deps: Deps) {
 
 export const TOKEN_PREFIX = 'elv_';
 const MAX_TOKEN_LIFETIME_MS = 366 * 86_400_000;
-export const hashToken = (secret: string): string => createHash('sha256').update(secret).digest('hex');
+export const hashToken = (secret: string): string => hash('sha256', secret, 'hex');
 
 export function makeTokens(deps: Deps) {
   const { store, clock } = deps;

@@ -103,7 +103,8 @@ export function makeAuditService(deps: Pick<AppDeps, 'store' | 'clock'>, signer:
         head: await store.audit.head(tx),
       }));
       const v = new ChainVerifier(checkpoints, new Map(keys.map((k) => [k.keyId, k.publicKeyPem])));
-      for await (const page of store.audit.scan(1, 10_000)) {
+      // Pages of 1,000 keep each page young for the garbage collector (measured: 10,000 is slower).
+      for await (const page of store.audit.scan(1, 1_000)) {
         for (const e of page) if (e.seq <= head.seq) v.push(e);
       }
       const report = v.finish();

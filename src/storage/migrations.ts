@@ -196,6 +196,13 @@ const MIGRATIONS: Migration[] = [
         .execute();
     },
   },
+  {
+    // A principal's grants of one role: activation merges and admin listings look them up by both.
+    name: '0002_assignments_principal_role',
+    async up(db) {
+      await db.schema.createIndex('assignments_principal_role').on('assignments').columns(['principal_id', 'role_id', 'id']).execute();
+    },
+  },
 ];
 
 /** Bring the schema up to date. Returns the names of the migrations it applied. */

@@ -107,6 +107,19 @@ for (const backend of BACKENDS) {
       assert.equal(mine.body.items.length, 0);
     });
 
+    test('an alias of the requester (same email) cannot approve', async () => {
+      const gina = await user(s, 'gina', { email: 'gina@example.com' });
+      const ginaAdmin = await user(s, 'gina.admin', { email: 'Gina@Example.com' });
+      await s.call('PUT', '/api/v1/groups/leads/members', A, { members: ['bob', 'carol', 'gina.admin'] });
+      await elig('gina', 'one', '/g9');
+      const r = await activate(gina, { roleId: 'one', scope: '/g9' });
+      const ap = await s.call('POST', `/api/v1/requests/${r.body.id}/approve`, ginaAdmin, { reason: 'ok' });
+      assert.equal(ap.status, 403);
+      assert.equal(ap.body.error.code, 'self_approval');
+      assert.equal((await s.call('POST', `/api/v1/requests/${r.body.id}/approve`, bob, { reason: 'ok' })).body.status, 'active');
+      await s.call('PUT', '/api/v1/groups/leads/members', A, { members: ['bob', 'carol'] });
+    });
+
     test('a non-requester’s cancel is refused and audited', async () => {
       await elig('alice', 'one', '/g8');
       const r = await activate(alice, { roleId: 'one', scope: '/g8' });

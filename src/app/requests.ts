@@ -215,6 +215,7 @@ export function makeRequests(deps: Deps) {
       eligibility: elig && elig.removedAt === null && (elig.endsAt === null || elig.endsAt > now) ? elig : null,
       assignment,
       requesterActive: requester.status === 'active',
+      requesterEmail: requester.email,
     }, now);
     if (!res.ok) {
       if (res.next) await store.requests.update(tx, res.next);
@@ -242,7 +243,14 @@ export function makeRequests(deps: Deps) {
       const why = (reason ?? '').trim();
       if (!why) throw new Invalid('reason_required', `a reason is required to ${decision}`, { field: 'reason' });
       const approver = await store.transaction((tx) => store.principals.get(tx, actor.principalId));
-      return act(actor, id, () => ({ type: decision, approverId: actor.principalId, approverAdminUnit: approver?.adminUnit ?? null, reason: why, approvalId: deps.newId() }));
+      return act(actor, id, () => ({
+        type: decision,
+        approverId: actor.principalId,
+        approverAdminUnit: approver?.adminUnit ?? null,
+        approverEmail: approver?.email ?? null,
+        reason: why,
+        approvalId: deps.newId(),
+      }));
     },
 
     cancel: (actor: Actor, id: string) => act(actor, id, () => ({ type: 'cancel', actorId: actor.principalId })),

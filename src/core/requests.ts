@@ -160,7 +160,7 @@ export function stageApprovers(stage: ApprovalStage, requester: Principal, dir: 
 // ---------------------------------------------------------------------------------------------
 
 export type RequestEvent =
-  | { type: 'approve' | 'deny'; approverId: string; approverAdminUnit: string | null; reason: string; approvalId: string }
+  | { type: 'approve' | 'deny'; approverId: string; approverAdminUnit: string | null; reason: string; approvalId: string; approverEmail?: string | null }
   | { type: 'cancel'; actorId: string }
   | { type: 'timeout' }
   | { type: 'start' }
@@ -180,6 +180,8 @@ export interface TransitionContext {
   assignment: { id: string; startsAt: number; endsAt: number | null; status: string } | null;
   /** false when the requester has been suspended since asking: nothing is granted then. */
   requesterActive?: boolean;
+  /** The requester's email: another principal with the same email is an alias of the same person. */
+  requesterEmail?: string | null;
 }
 
 const refuse = (kind: 'forbidden' | 'conflict', code: string, message: string, reasons: string[] = [code], events: AuditDraft[] = []): TransitionResult => ({
@@ -302,7 +304,10 @@ function decide(r: ActivationRequest, ev: Extract<RequestEvent, { type: 'approve
   });
 
   // Separation of duties comes first: the requester never decides their own request, whatever its state.
-  if (ev.approverId === r.principalId) return refused('forbidden', 'self_approval', `a requester cannot record an ${verb} of their own request`);
+  const alias = !!ev.approverEmail && !!ctx.requesterEmail && ev.approverEmail === ctx.requesterEmail;
+  if (ev.approverId === r.principalId || alias) {
+    return refused('forbidden', 'self_approval', alias ? `${ev.approverId} shares the requester's email: the same person cannot decide their own request` : `a requester cannot record an ${verb} of their own request`);
+  }
   if (TERMINAL_STATUSES.has(r.status) || r.status !== 'pending_approval') {
     return refused('conflict', r.status === 'timed_out' ? 'request_timed_out' : 'request_not_pending', `the request is ${r.status}, not pending approval`);
   }

@@ -45,6 +45,7 @@ describe('elevate CLI against a running server', () => {
 
   test('first start writes the admin token to a 0600 file and logs only its path', () => {
     assert.equal(statSync(join(dir, 'bootstrap-token')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'elevate.db')).mode & 0o077, 0, 'the database must not be readable by others');
     assert.match(admin, /^elv_/);
     assert.ok(logs.includes(join(dir, 'bootstrap-token')));
     assert.ok(!logs.includes(admin), 'the token appeared in the logs');

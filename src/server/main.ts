@@ -5,6 +5,8 @@ import { buildServer } from './app.js';
 import { loadOrCreateSigner, readConfig } from './config.js';
 
 /** Start Elevate: open the store (migrations run), bootstrap, load the index, listen. */
+// Everything Elevate writes (the database with token hashes and the audit log, keys, the bootstrap token) is private to its user.
+process.umask(0o077);
 const cfg = readConfig();
 const logger = { level: cfg.logLevel, redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.token', '*.password', '*.secret'], censor: '[redacted]' } };
 mkdirSync(cfg.dataDir, { recursive: true });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import { applyRemoteChange, bootstrap, loadIndex, makeUseCases, type AuditSigner, type Limits, type UseCases } from '../app/index.js';
 import type { IndexChange, Store } from '../app/ports.js';
@@ -46,22 +46,37 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
   const deps = { store: o.store, index, clock: o.clock, newId: randomUUID, limits: o.limits };
   const uc = makeUseCases(deps, o.signer);
 
+  // The change feed can speak before the Fastify app (and its logger) exists.
+  let appLog: FastifyBaseLogger | null = null;
   // Subscribe before loading so nothing committed in between is missed; replay what arrived during the load.
   let buffered: IndexChange[] | null = [];
   const onChange = (c: IndexChange) => {
     if (c.origin === nodeId) return;
     if (buffered) return void buffered.push(c);
     if (c.kind === 'token') uc.tokens.onRemoteChange(c.id);
-    else void applyRemoteChange(o.store, index, c).catch((e) => app.log.error({ err: String(e) }, 'index sync failed'));
+    else void applyRemoteChange(o.store, index, c).catch((e) => appLog?.error({ err: String(e) }, 'index sync failed'));
   };
+  // After the feed lost changes: load a fresh index off to the side, holding back changes heard
+  // meanwhile, swap it in, then replay them (as at start), so nothing heard during the load is lost.
   const resync = () => {
+    if (buffered) return; // a load is already running; it will see everything committed before it ends
+    buffered = [];
     const fresh = new DecisionIndex();
+    const replay = () => {
+      const held = buffered ?? [];
+      buffered = null;
+      for (const c of held) onChange(c);
+    };
     loadIndex(o.store, fresh).then(
       () => {
         index.replaceWith(fresh);
-        app.log.warn('decision index reloaded after the change feed lost changes');
+        replay();
+        appLog?.warn('decision index reloaded after the change feed lost changes');
       },
-      (e) => app.log.error({ err: String(e) }, 'index resync failed'),
+      (e) => {
+        replay();
+        appLog?.error({ err: String(e) }, 'index resync failed');
+      },
     );
   };
   const unlisten = await o.store.listen(onChange, resync);
@@ -85,6 +100,7 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
       void (reply as unknown as FastifyReply).status(status).send({ error: { code: 'invalid_request', message: err.message.slice(0, 200), details: {} } });
     },
   });
+  appLog = app.log;
   installErrorHandler(app);
   await app.register(swagger, {
     openapi: {

@@ -3,7 +3,7 @@ import { normalizeId } from '../core/ids.js';
 import type { Eligibility } from '../core/model.js';
 import { membersInTx, reconcileGrants } from './holders.js';
 import { draft, writeAudit } from './audit-log.js';
-import { isAdmin, requireAdmin } from './authz.js';
+import { requireAdmin } from './authz.js';
 import type { Actor, AppDeps } from './context.js';
 import { checkAdminGrant, parseAdminGrant, type AdminGrantInput } from './standing.js';
 
@@ -60,7 +60,7 @@ export function makeEligibilities(deps: Deps) {
         const subjects = index.subjects(actor.principalId);
         return store.transaction((tx) => store.eligibilities.list(tx, { principalIds: subjects, roleId, limit: f.limit, after: f.after }));
       }
-      if (!isAdmin(deps, actor.principalId)) await requireAdmin(deps, actor, 'eligibility.list');
+      await requireAdmin(deps, actor, 'eligibility.list');
       const principalIds = f.principalId ? [normalizeId(f.principalId)] : undefined;
       return store.transaction((tx) => store.eligibilities.list(tx, { principalIds, roleId, limit: f.limit, after: f.after }));
     },

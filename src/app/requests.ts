@@ -166,12 +166,11 @@ export function makeRequests(deps: Deps) {
   }
 
   /** Run one state-machine event against a request under a row lock, persist the result, audit it. */
-  async function act(actor: Actor, id: string, event: (r: ActivationRequest) => RequestEvent, authorize?: (r: ActivationRequest) => Promise<void>): Promise<ActivationRequest> {
+  async function act(actor: Actor, id: string, event: (r: ActivationRequest) => RequestEvent): Promise<ActivationRequest> {
     const now = clock.now();
     const result = await store.transaction(async (tx): Promise<{ r: ActivationRequest; res: TransitionResult }> => {
       const r = await store.requests.getForUpdate(tx, id);
       if (!r) throw new NotFound('not_found', `request ${id} not found`);
-      if (authorize) await authorize(r);
       const res = await run(tx, actor, r, event(r), now);
       return { r, res };
     });

@@ -5,6 +5,7 @@ import { type ApiToken, type Principal, type PrincipalKind, type PrincipalStatus
 import { draft, writeAudit } from './audit-log.js';
 import { deny, isAdmin, requireAdmin } from './authz.js';
 import type { Actor, AppDeps } from './context.js';
+import { endAssignment } from './grants.js';
 import { assertAdminRemains, lockAdmins, membersInTx, reconcileGrants, subjectsInTx } from './holders.js';
 import type { Tx } from './ports.js';
 
@@ -148,12 +149,7 @@ export function makeDirectory(deps: Deps) {
         const pendingRequests = await store.requests.list(tx, { principalId: id, status: 'pending_approval', limit: 10_000 });
         for (const r of pendingRequests) await store.requests.update(tx, { ...r, status: 'cancelled', reasons: ['principal_deleted'], updatedAt: now });
         const live = await store.assignments.list(tx, { principalId: id, live: true, limit: 100_000 });
-        for (const a of live) {
-          const ended = { ...a, status: 'revoked' as const, endsAt: a.endsAt === null ? now : Math.min(a.endsAt, now), endedAt: now };
-          await store.assignments.update(tx, ended);
-          for (const r of await store.requests.byAssignment(tx, a.id)) await store.requests.update(tx, { ...r, status: 'revoked', updatedAt: now });
-          await store.changes.publish(tx, { kind: 'assignment', id: a.id });
-        }
+        for (const a of live) await endAssignment(deps, tx, actor, a, 'revoked', now, 'principal_deleted');
         const eligs = await store.eligibilities.list(tx, { principalIds: [id], limit: 100_000 });
         for (const e of eligs) {
           await store.eligibilities.markRemoved(tx, e.id, now);

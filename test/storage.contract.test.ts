@@ -139,7 +139,7 @@ const request = (id: string, over: Partial<ActivationRequest> = {}): ActivationR
   eligibilityId: 'e1',
   reasons: ['approval_required'],
   context: {
-    auth: { method: 'token', tokenId: 't1', mfa: { strength: 'phishing_resistant', methods: ['webauthn'], at: T - 1000 }, authenticatedAt: T - 5000 },
+    auth: { method: 'token', tokenId: 't1', sessionId: null, signIn: null, mfa: [{ method: 'webauthn', at: T - 1000 }], authenticatedAt: T - 5000 },
     sourceIp: '10.0.0.1',
     userAgent: 'elevate-cli/1.0',
   },

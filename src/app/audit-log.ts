@@ -34,9 +34,19 @@ export async function writeAudit(
     scope: subject.scope ?? null,
     requestId: subject.requestId ?? null,
     reasons: d.reasons,
-    data: { ...d.data, auth: { method: actor.auth.method, tokenId: actor.auth.tokenId, mfa: actor.auth.mfa.strength } },
+    data: { ...d.data, auth: authSummary(actor) },
   }));
   await deps.audit.append(tx, rows);
+}
+
+/** How the actor authenticated, as every audit event records it: the channel and the MFA verified (methods and times, never secrets). */
+function authSummary(actor: Actor): Record<string, unknown> {
+  const a = actor.auth;
+  const out: Record<string, unknown> = { method: a.method, tokenId: a.tokenId };
+  if (a.sessionId !== null) out.sessionId = a.sessionId.slice(0, 16);
+  if (a.signIn) out.signIn = a.signIn.signIn;
+  out.mfa = a.mfa.map((m) => ({ method: m.method, at: m.at }));
+  return out;
 }
 
 export const draft = (type: string, outcome: AuditDraft['outcome'], data: Record<string, unknown> = {}, reasons: string[] = []): AuditDraft => ({

@@ -41,8 +41,22 @@ function cleanAttributes(a: Record<string, string> | undefined): Record<string, 
   return out;
 }
 
-export function makeDirectory(deps: Deps) {
-  const { store, index, clock } = deps;
+/** Extra audit data and reasons a caller (SCIM provisioning) attaches to the directory's own events. */
+export interface WriteOptions {
+  /** Merged into the data of the principal.* / group.* event written. */
+  audit?: Record<string, unknown>;
+  /** Reason recorded on pending requests cancelled by a suspension (default `principal_suspended`). */
+  suspendReason?: string;
+}
+
+/**
+ * The directory's writes, inside the caller's transaction and without the admin check: the admin
+ * API wraps each in requireAdmin + one transaction; SCIM provisioning (authorized by its own token)
+ * composes them in its transactions. One path for each change, so the rules (manager validation,
+ * last-admin lockout, cycle checks, reconciling grants) hold whoever asks.
+ */
+export function directoryWrites(deps: Deps) {
+  const { store, index } = deps;
   const audit = { audit: store.audit, newId: deps.newId };
 
   async function publishPrincipal(tx: Tx, p: Principal) {
@@ -60,29 +74,135 @@ export function makeDirectory(deps: Deps) {
   }
 
   return {
+    /** `input.id` must already be parsed. `status` defaults to active. */
+    async createPrincipal(tx: Tx, actor: Actor, input: PrincipalInput & { status?: PrincipalStatus }, now: number, o: WriteOptions = {}): Promise<Principal> {
+      const id = input.id;
+      if (await store.principals.get(tx, id)) throw new Conflict('already_exists', `principal ${id} already exists`);
+      const p: Principal = {
+        id,
+        kind: input.kind,
+        name: (input.name ?? id).trim() || id,
+        email: cleanEmail(input.email),
+        managerId: await validateManager(tx, input.managerId, id),
+        adminUnit: input.adminUnit ? normalizeId(input.adminUnit) : null,
+        attributes: cleanAttributes(input.attributes),
+        status: input.status ?? 'active',
+        createdAt: now,
+        updatedAt: now,
+      };
+      await store.principals.insert(tx, p);
+      await writeAudit(audit, tx, now, actor, { principalId: id }, [
+        draft('principal.created', 'info', { kind: p.kind, name: p.name, email: p.email, managerId: p.managerId, adminUnit: p.adminUnit, ...(p.status !== 'active' ? { status: p.status } : {}), ...o.audit }),
+      ]);
+      await publishPrincipal(tx, p);
+      return p;
+    },
+
+    async updatePrincipal(tx: Tx, actor: Actor, id: string, patch: PrincipalPatch, now: number, o: WriteOptions = {}): Promise<Principal> {
+      const suspending = patch.status === 'suspended';
+      if (suspending) await lockAdmins(store, tx);
+      const p = await store.principals.get(tx, id);
+      if (!p) throw new NotFound('not_found', `principal ${id} not found`);
+      // A suspended group no longer carries eligibility: its members' activated grants are re-checked.
+      const affected = suspending && p.kind === 'group' && p.status === 'active' ? await membersInTx(store, tx, id) : [];
+      const next: Principal = {
+        ...p,
+        name: patch.name !== undefined ? patch.name.trim() || p.name : p.name,
+        email: patch.email !== undefined ? cleanEmail(patch.email) : p.email,
+        managerId: patch.managerId !== undefined ? await validateManager(tx, patch.managerId, id) : p.managerId,
+        adminUnit: patch.adminUnit !== undefined ? (patch.adminUnit ? normalizeId(patch.adminUnit) : null) : p.adminUnit,
+        attributes: patch.attributes !== undefined ? cleanAttributes(patch.attributes) : p.attributes,
+        status: patch.status ?? p.status,
+        updatedAt: now,
+      };
+      await store.principals.update(tx, next);
+      if (suspending) {
+        await assertAdminRemains(store, tx, now);
+        await reconcileGrants(deps, tx, actor, affected, now, 'group_suspended');
+        for (const r of await store.requests.list(tx, { principalId: id, status: 'pending_approval', limit: 10_000 })) {
+          await store.requests.update(tx, { ...r, status: 'cancelled', reasons: [o.suspendReason ?? 'principal_suspended'], updatedAt: now });
+        }
+      }
+      const changed = Object.keys(patch);
+      await writeAudit(audit, tx, now, actor, { principalId: id }, [
+        draft(next.status !== p.status ? `principal.${next.status === 'suspended' ? 'suspended' : 'reactivated'}` : 'principal.updated', 'info', { changed, ...o.audit }),
+      ]);
+      await publishPrincipal(tx, next);
+      return next;
+    },
+
+    /** Delete a principal: its grants end now, its eligibilities, memberships and tokens go. */
+    async deletePrincipal(tx: Tx, actor: Actor, id: string, now: number, o: WriteOptions = {}): Promise<void> {
+      await lockAdmins(store, tx);
+      const p = await store.principals.get(tx, id);
+      if (!p) throw new NotFound('not_found', `principal ${id} not found`);
+      const formerMembers = p.kind === 'group' ? await membersInTx(store, tx, id) : [];
+      const pendingRequests = await store.requests.list(tx, { principalId: id, status: 'pending_approval', limit: 10_000 });
+      for (const r of pendingRequests) await store.requests.update(tx, { ...r, status: 'cancelled', reasons: ['principal_deleted'], updatedAt: now });
+      const live = await store.assignments.list(tx, { principalId: id, live: true, limit: 100_000 });
+      for (const a of live) await endAssignment(deps, tx, actor, a, 'revoked', now, 'principal_deleted');
+      const eligs = await store.eligibilities.list(tx, { principalIds: [id], limit: 100_000 });
+      for (const e of eligs) {
+        await store.eligibilities.markRemoved(tx, e.id, now);
+        await store.changes.publish(tx, { kind: 'eligibility', id: e.id });
+      }
+      for (const t of await store.tokens.listFor(tx, id)) if (!t.revokedAt) await store.tokens.revoke(tx, t.id, now);
+      const groups = await store.members.removeEverywhere(tx, id);
+      await store.principals.delete(tx, id);
+      await assertAdminRemains(store, tx, now);
+      await reconcileGrants(deps, tx, actor, formerMembers, now, 'group_deleted');
+      await writeAudit(audit, tx, now, actor, { principalId: id }, [
+        draft('principal.deleted', 'info', { revokedAssignments: live.map((a) => a.id), removedEligibilities: eligs.map((e) => e.id), groups, cancelledRequests: pendingRequests.map((r) => r.id), ...o.audit }),
+      ]);
+      await store.changes.publish(tx, { kind: 'principal', id });
+      for (const g of groups) await store.changes.publish(tx, { kind: 'members', id: g });
+      tx.afterCommit(() => {
+        index.removePrincipal(id);
+        for (const g of groups) index.setMembers(g, index.directMembers(g).filter((m) => m !== id));
+      });
+    },
+
+    /** Replace a group's direct members (already parsed and deduplicated): unknown members and cycles are refused. */
+    async setMembers(tx: Tx, actor: Actor, groupId: string, members: string[], now: number, o: WriteOptions = {}): Promise<string[]> {
+      const g = await store.principals.get(tx, groupId);
+      if (!g) throw new NotFound('not_found', `group ${groupId} not found`);
+      if (g.kind !== 'group') throw new Invalid('not_a_group', `${groupId} is a ${g.kind}, not a group`);
+      for (const m of members) {
+        if (!(await store.principals.get(tx, m))) throw new Invalid('unknown_principal', `member ${m} is not a known principal`, { field: 'members', member: m });
+        if (index.wouldCycle(groupId, m)) throw new Invalid('group_cycle', `adding ${m} to ${groupId} would make a membership cycle`, { field: 'members', member: m });
+      }
+      await lockAdmins(store, tx);
+      // Eligibilities held by this group (and the groups above it) are locked, so an activation
+      // under one of them either commits before this change or sees it.
+      const above = await subjectsInTx(store, tx, groupId);
+      const held = await store.eligibilities.list(tx, { principalIds: above, limit: 100_000 });
+      await store.eligibilities.lock(tx, held.map((e) => e.id), 'update');
+      const formerMembers = await membersInTx(store, tx, groupId);
+      const before = await store.members.members(tx, groupId);
+      await store.members.setMembers(tx, groupId, members);
+      await assertAdminRemains(store, tx, now);
+      const stillIn = new Set(await membersInTx(store, tx, groupId));
+      await reconcileGrants(deps, tx, actor, formerMembers.filter((m) => !stillIn.has(m)), now, 'membership_ended');
+      const added = members.filter((m) => !before.includes(m));
+      const removed = before.filter((m) => !members.includes(m));
+      await writeAudit(audit, tx, now, actor, { principalId: groupId }, [draft('group.members_set', 'info', { added, removed, count: members.length, ...o.audit })]);
+      await store.changes.publish(tx, { kind: 'members', id: groupId });
+      tx.afterCommit(() => index.setMembers(groupId, members));
+      return members;
+    },
+  };
+}
+
+export function makeDirectory(deps: Deps) {
+  const { store, clock } = deps;
+  const w = directoryWrites(deps);
+
+  return {
     async createPrincipal(actor: Actor, input: PrincipalInput): Promise<Principal> {
       const id = parseId(input.id);
       await requireAdmin(deps, actor, 'principal.create', { principalId: id });
       const now = clock.now();
-      return store.transaction(async (tx) => {
-        if (await store.principals.get(tx, id)) throw new Conflict('already_exists', `principal ${id} already exists`);
-        const p: Principal = {
-          id,
-          kind: input.kind,
-          name: (input.name ?? id).trim() || id,
-          email: cleanEmail(input.email),
-          managerId: await validateManager(tx, input.managerId, id),
-          adminUnit: input.adminUnit ? normalizeId(input.adminUnit) : null,
-          attributes: cleanAttributes(input.attributes),
-          status: 'active',
-          createdAt: now,
-          updatedAt: now,
-        };
-        await store.principals.insert(tx, p);
-        await writeAudit(audit, tx, now, actor, { principalId: id }, [draft('principal.created', 'info', { kind: p.kind, name: p.name, email: p.email, managerId: p.managerId, adminUnit: p.adminUnit })]);
-        await publishPrincipal(tx, p);
-        return p;
-      });
+      return store.transaction((tx) => w.createPrincipal(tx, actor, { ...input, id }, now));
     },
 
     async getPrincipal(actor: Actor, rawId: string): Promise<Principal> {
@@ -102,38 +222,7 @@ export function makeDirectory(deps: Deps) {
       const id = normalizeId(rawId);
       await requireAdmin(deps, actor, 'principal.update', { principalId: id });
       const now = clock.now();
-      return store.transaction(async (tx) => {
-        const suspending = patch.status === 'suspended';
-        if (suspending) await lockAdmins(store, tx);
-        const p = await store.principals.get(tx, id);
-        if (!p) throw new NotFound('not_found', `principal ${id} not found`);
-        // A suspended group no longer carries eligibility: its members' activated grants are re-checked.
-        const affected = suspending && p.kind === 'group' && p.status === 'active' ? await membersInTx(store, tx, id) : [];
-        const next: Principal = {
-          ...p,
-          name: patch.name !== undefined ? patch.name.trim() || p.name : p.name,
-          email: patch.email !== undefined ? cleanEmail(patch.email) : p.email,
-          managerId: patch.managerId !== undefined ? await validateManager(tx, patch.managerId, id) : p.managerId,
-          adminUnit: patch.adminUnit !== undefined ? (patch.adminUnit ? normalizeId(patch.adminUnit) : null) : p.adminUnit,
-          attributes: patch.attributes !== undefined ? cleanAttributes(patch.attributes) : p.attributes,
-          status: patch.status ?? p.status,
-          updatedAt: now,
-        };
-        await store.principals.update(tx, next);
-        if (suspending) {
-          await assertAdminRemains(store, tx, now);
-          await reconcileGrants(deps, tx, actor, affected, now, 'group_suspended');
-          for (const r of await store.requests.list(tx, { principalId: id, status: 'pending_approval', limit: 10_000 })) {
-            await store.requests.update(tx, { ...r, status: 'cancelled', reasons: ['principal_suspended'], updatedAt: now });
-          }
-        }
-        const changed = Object.keys(patch);
-        await writeAudit(audit, tx, now, actor, { principalId: id }, [
-          draft(next.status !== p.status ? `principal.${next.status === 'suspended' ? 'suspended' : 'reactivated'}` : 'principal.updated', 'info', { changed }),
-        ]);
-        await publishPrincipal(tx, next);
-        return next;
-      });
+      return store.transaction((tx) => w.updatePrincipal(tx, actor, id, patch, now));
     },
 
     /** Delete a principal: its grants end now, its eligibilities, memberships and tokens go. */
@@ -141,35 +230,7 @@ export function makeDirectory(deps: Deps) {
       const id = normalizeId(rawId);
       await requireAdmin(deps, actor, 'principal.delete', { principalId: id });
       const now = clock.now();
-      await store.transaction(async (tx) => {
-        await lockAdmins(store, tx);
-        const p = await store.principals.get(tx, id);
-        if (!p) throw new NotFound('not_found', `principal ${id} not found`);
-        const formerMembers = p.kind === 'group' ? await membersInTx(store, tx, id) : [];
-        const pendingRequests = await store.requests.list(tx, { principalId: id, status: 'pending_approval', limit: 10_000 });
-        for (const r of pendingRequests) await store.requests.update(tx, { ...r, status: 'cancelled', reasons: ['principal_deleted'], updatedAt: now });
-        const live = await store.assignments.list(tx, { principalId: id, live: true, limit: 100_000 });
-        for (const a of live) await endAssignment(deps, tx, actor, a, 'revoked', now, 'principal_deleted');
-        const eligs = await store.eligibilities.list(tx, { principalIds: [id], limit: 100_000 });
-        for (const e of eligs) {
-          await store.eligibilities.markRemoved(tx, e.id, now);
-          await store.changes.publish(tx, { kind: 'eligibility', id: e.id });
-        }
-        for (const t of await store.tokens.listFor(tx, id)) if (!t.revokedAt) await store.tokens.revoke(tx, t.id, now);
-        const groups = await store.members.removeEverywhere(tx, id);
-        await store.principals.delete(tx, id);
-        await assertAdminRemains(store, tx, now);
-        await reconcileGrants(deps, tx, actor, formerMembers, now, 'group_deleted');
-        await writeAudit(audit, tx, now, actor, { principalId: id }, [
-          draft('principal.deleted', 'info', { revokedAssignments: live.map((a) => a.id), removedEligibilities: eligs.map((e) => e.id), groups, cancelledRequests: pendingRequests.map((r) => r.id) }),
-        ]);
-        await store.changes.publish(tx, { kind: 'principal', id });
-        for (const g of groups) await store.changes.publish(tx, { kind: 'members', id: g });
-        tx.afterCommit(() => {
-          index.removePrincipal(id);
-          for (const g of groups) index.setMembers(g, index.directMembers(g).filter((m) => m !== id));
-        });
-      });
+      await store.transaction((tx) => w.deletePrincipal(tx, actor, id, now));
     },
 
     async setMembers(actor: Actor, rawGroupId: string, rawMembers: string[]): Promise<string[]> {
@@ -177,33 +238,7 @@ export function makeDirectory(deps: Deps) {
       await requireAdmin(deps, actor, 'group.set_members', { principalId: groupId });
       const members = [...new Set(rawMembers.map((m, i) => parseId(m, `members[${i}]`)))];
       const now = clock.now();
-      return store.transaction(async (tx) => {
-        const g = await store.principals.get(tx, groupId);
-        if (!g) throw new NotFound('not_found', `group ${groupId} not found`);
-        if (g.kind !== 'group') throw new Invalid('not_a_group', `${groupId} is a ${g.kind}, not a group`);
-        for (const m of members) {
-          if (!(await store.principals.get(tx, m))) throw new Invalid('unknown_principal', `member ${m} is not a known principal`, { field: 'members', member: m });
-          if (index.wouldCycle(groupId, m)) throw new Invalid('group_cycle', `adding ${m} to ${groupId} would make a membership cycle`, { field: 'members', member: m });
-        }
-        await lockAdmins(store, tx);
-        // Eligibilities held by this group (and the groups above it) are locked, so an activation
-        // under one of them either commits before this change or sees it.
-        const above = await subjectsInTx(store, tx, groupId);
-        const held = await store.eligibilities.list(tx, { principalIds: above, limit: 100_000 });
-        await store.eligibilities.lock(tx, held.map((e) => e.id), 'update');
-        const formerMembers = await membersInTx(store, tx, groupId);
-        const before = await store.members.members(tx, groupId);
-        await store.members.setMembers(tx, groupId, members);
-        await assertAdminRemains(store, tx, now);
-        const stillIn = new Set(await membersInTx(store, tx, groupId));
-        await reconcileGrants(deps, tx, actor, formerMembers.filter((m) => !stillIn.has(m)), now, 'membership_ended');
-        const added = members.filter((m) => !before.includes(m));
-        const removed = before.filter((m) => !members.includes(m));
-        await writeAudit(audit, tx, now, actor, { principalId: groupId }, [draft('group.members_set', 'info', { added, removed, count: members.length })]);
-        await store.changes.publish(tx, { kind: 'members', id: groupId });
-        tx.afterCommit(() => index.setMembers(groupId, members));
-        return members;
-      });
+      return store.transaction((tx) => w.setMembers(tx, actor, groupId, members, now));
     },
 
     async members(actor: Actor, rawGroupId: string): Promise<string[]> {

@@ -5,7 +5,12 @@ import { makeDirectory, makeTokens } from './directory.js';
 import { makeEligibilities } from './eligibilities.js';
 import { makeAuditService, makeMaintenance, type AuditSigner } from './maintenance.js';
 import { makeRequests } from './requests.js';
+import { makeBreakglass } from './breakglass.js';
+import { makeMfa } from './mfa.js';
+import { makeSessions } from './sessions.js';
+import { makeStepups } from './stepup.js';
 import { makeRoles } from './roles.js';
+import { makeScim } from './scim.js';
 
 /** The use cases, each built from the part of the dependencies it uses. */
 export function makeUseCases(deps: AppDeps, signer: AuditSigner) {
@@ -20,11 +25,16 @@ export function makeUseCases(deps: AppDeps, signer: AuditSigner) {
     check: makeCheck(deps),
     maintenance: makeMaintenance(deps, requests),
     audit: makeAuditService(deps, signer),
+    mfa: makeMfa(deps),
+    scim: makeScim(deps),
+    sessions: makeSessions(deps),
+    stepups: makeStepups(deps),
+    breakglass: makeBreakglass(deps),
   };
 }
 
 export type UseCases = ReturnType<typeof makeUseCases>;
-export type { Actor, AppDeps, Limits } from './context.js';
+export type { Actor, AppDeps, IdentityOptions, Limits } from './context.js';
 export { bootstrap, BOOTSTRAP_ADMIN } from './bootstrap.js';
 export { applyRemoteChange, loadIndex } from './index-sync.js';
 export { keyIdOf, type AuditSigner } from './maintenance.js';

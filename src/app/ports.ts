@@ -1,4 +1,5 @@
 import type { AuditEvent, Checkpoint } from '../core/audit.js';
+import type { MfaEvidence, Session } from '../core/identity.js';
 import type { ActivationRequest, ApiToken, Approval, Assignment, Eligibility, Principal, PrincipalKind, Role } from '../core/model.js';
 
 /**
@@ -147,6 +148,163 @@ export interface AuditRepo {
   keys(tx: Tx): Promise<{ keyId: string; publicKeyPem: string; createdAt: number }[]>;
 }
 
+// ---- identity -------------------------------------------------------------------------------
+
+/** Stable links from a sign-in identity to a principal. Kinds: `username`, `oidc` (issuer#subject), `scim_external`. */
+export interface IdentityRepo {
+  /** Throws Conflict when the identity is already linked. */
+  link(tx: Tx, kind: string, key: string, principalId: string, at: number): Promise<void>;
+  resolve(tx: Tx, kind: string, key: string): Promise<string | null>;
+  unlink(tx: Tx, kind: string, key: string): Promise<void>;
+  linksOf(tx: Tx, principalId: string): Promise<{ kind: string; key: string }[]>;
+}
+
+export interface LocalAccountRepo {
+  get(tx: Tx, principalId: string): Promise<{ passwordHash: string; passwordChangedAt: number } | null>;
+  put(tx: Tx, principalId: string, passwordHash: string, at: number): Promise<void>;
+  delete(tx: Tx, principalId: string): Promise<void>;
+}
+
+export interface Throttle {
+  key: string;
+  failures: number;
+  windowStartedAt: number;
+  lockedUntil: number | null;
+}
+
+/** Attempt counters every node shares (login by name and by address, MFA attempts). */
+export interface ThrottleRepo {
+  /** Locks the row on PostgreSQL, so concurrent attempts count one after another. */
+  get(tx: Tx, key: string): Promise<Throttle | null>;
+  put(tx: Tx, t: Throttle): Promise<void>;
+  clear(tx: Tx, key: string): Promise<void>;
+}
+
+export interface SessionRepo {
+  insert(tx: Tx, s: Session): Promise<void>;
+  get(tx: Tx, id: string): Promise<Session | null>;
+  touch(tx: Tx, id: string, at: number): Promise<void>;
+  setMfa(tx: Tx, id: string, mfa: MfaEvidence[]): Promise<void>;
+  revoke(tx: Tx, id: string, at: number): Promise<void>;
+  /** Revoke every live session of a principal (but `exceptId`); returns how many. */
+  revokeAll(tx: Tx, principalId: string, at: number, exceptId?: string | null): Promise<number>;
+}
+
+export interface TotpFactor {
+  principalId: string;
+  secretSealed: string;
+  confirmedAt: number | null;
+  /** The last accepted RFC 6238 time step: a code for this step or an earlier one is a replay. */
+  lastStep: number;
+  createdAt: number;
+}
+
+export interface WebauthnCredential {
+  id: string;
+  principalId: string;
+  publicKey: string;
+  counter: number;
+  transports: string[];
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export interface MfaRepo {
+  totp(tx: Tx, principalId: string): Promise<TotpFactor | null>;
+  putTotp(tx: Tx, f: TotpFactor): Promise<void>;
+  deleteTotp(tx: Tx, principalId: string): Promise<void>;
+  webauthnCredentials(tx: Tx, principalId: string): Promise<WebauthnCredential[]>;
+  webauthnCredential(tx: Tx, id: string): Promise<WebauthnCredential | null>;
+  insertWebauthn(tx: Tx, c: WebauthnCredential): Promise<void>;
+  updateWebauthn(tx: Tx, id: string, counter: number, lastUsedAt: number): Promise<void>;
+  deleteWebauthn(tx: Tx, id: string): Promise<void>;
+  /** Replace every recovery code of a principal. */
+  replaceRecoveryCodes(tx: Tx, principalId: string, hashes: string[], at: number): Promise<void>;
+  /** Mark a code used; false when it does not exist or was used already. */
+  useRecoveryCode(tx: Tx, principalId: string, hash: string, at: number): Promise<boolean>;
+  unusedRecoveryCodes(tx: Tx, principalId: string): Promise<number>;
+}
+
+export interface Challenge {
+  id: string;
+  kind: string;
+  principalId: string | null;
+  data: Record<string, unknown>;
+  expiresAt: number;
+}
+
+/** Short-lived server-side state, shared by every node (WebAuthn challenges, OIDC state, step-up codes). */
+export interface ChallengeRepo {
+  put(tx: Tx, c: Challenge): Promise<void>;
+  /** Read without consuming; null when missing, of another kind, or expired. */
+  get(tx: Tx, id: string, kind: string, now: number): Promise<Challenge | null>;
+  /** Read and delete (single use); null when missing, of another kind, or expired. */
+  take(tx: Tx, id: string, kind: string, now: number): Promise<Challenge | null>;
+  purgeExpired(tx: Tx, now: number): Promise<number>;
+}
+
+export interface OutboxItem {
+  id: string;
+  kind: string;
+  payload: Record<string, unknown>;
+  createdAt: number;
+  attempts: number;
+  nextAttemptAt: number;
+  deliveredAt: number | null;
+  lastError: string | null;
+}
+
+/** Effects that leave Elevate after commit: written in the transaction that causes them, sent later. */
+export interface OutboxRepo {
+  enqueue(tx: Tx, item: OutboxItem): Promise<void>;
+  /** Undelivered items that are due (SKIP LOCKED on PostgreSQL). */
+  leaseDue(tx: Tx, now: number, limit: number): Promise<OutboxItem[]>;
+  update(tx: Tx, item: OutboxItem): Promise<void>;
+  list(tx: Tx, f: { kind?: string; undeliveredOnly?: boolean; limit: number }): Promise<OutboxItem[]>;
+}
+
+export interface BreakglassReview {
+  id: string;
+  assignmentId: string;
+  principalId: string;
+  roleId: string;
+  scope: string;
+  justification: string;
+  createdAt: number;
+  status: 'open' | 'closed';
+  closedBy: string | null;
+  closedAt: number | null;
+  note: string | null;
+}
+
+export interface BreakglassRepo {
+  designate(tx: Tx, principalId: string, by: string, at: number): Promise<void>;
+  undesignate(tx: Tx, principalId: string): Promise<void>;
+  isDesignated(tx: Tx, principalId: string): Promise<boolean>;
+  accounts(tx: Tx): Promise<{ principalId: string; createdBy: string; createdAt: number }[]>;
+  insertReview(tx: Tx, r: BreakglassReview): Promise<void>;
+  review(tx: Tx, id: string): Promise<BreakglassReview | null>;
+  updateReview(tx: Tx, r: BreakglassReview): Promise<void>;
+  reviews(tx: Tx, f: { status?: 'open' | 'closed'; limit: number }): Promise<BreakglassReview[]>;
+}
+
+export interface ScimToken {
+  id: string;
+  name: string;
+  hash: string;
+  createdBy: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface ScimTokenRepo {
+  insert(tx: Tx, t: ScimToken): Promise<void>;
+  byHash(tx: Tx, hash: string): Promise<ScimToken | null>;
+  list(tx: Tx): Promise<ScimToken[]>;
+  revoke(tx: Tx, id: string, at: number): Promise<void>;
+}
+
 /** A change the decision index on every node must see. `origin` names the node that made it. */
 export type IndexChange = { origin?: string } & (
   | { kind: 'principal'; id: string }
@@ -173,6 +331,15 @@ export interface Store extends TransactionRunner {
   requests: RequestRepo;
   approvals: ApprovalRepo;
   audit: AuditRepo;
+  identities: IdentityRepo;
+  localAccounts: LocalAccountRepo;
+  throttles: ThrottleRepo;
+  sessions: SessionRepo;
+  mfa: MfaRepo;
+  challenges: ChallengeRepo;
+  outbox: OutboxRepo;
+  breakglass: BreakglassRepo;
+  scimTokens: ScimTokenRepo;
   changes: ChangeFeed;
   /** Everything the decision index needs at start, streamed. */
   loadIndex(sink: IndexSink): Promise<void>;

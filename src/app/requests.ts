@@ -3,15 +3,17 @@ import { canonical } from '../core/audit.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../core/errors.js';
 import { parseId } from '../core/ids.js';
 import type { ActivationRequest, Principal, Role } from '../core/model.js';
-import { evaluateActivation, stageApprovers, transition, type AuditDraft, type DirectoryView, type RequestEvent, type TransitionResult } from '../core/requests.js';
+import { evaluateActivation, mfaMetBy, stageApprovers, transition, type AuditDraft, type DirectoryView, type RequestEvent, type TransitionResult } from '../core/requests.js';
 import { parseScope } from '../core/scope.js';
 import { draft, writeAudit } from './audit-log.js';
 import { isAdmin, requireAdmin } from './authz.js';
-import { requestContext, type Actor, type AppDeps } from './context.js';
+import { callerFacts, requestContext, type Actor, type AppDeps } from './context.js';
 import { applyEffect } from './grants.js';
 import { subjectsInTx } from './holders.js';
 import type { Tx } from './ports.js';
 import { settingsOf } from './roles.js';
+import { mfaReason } from '../core/identity.js';
+import type { EffectiveSettings } from '../core/settings.js';
 
 type Deps = Pick<AppDeps, 'store' | 'index' | 'clock' | 'newId' | 'limits'>;
 
@@ -29,10 +31,30 @@ const REASON_ORDER = [
   'unknown_principal', 'principal_suspended', 'groups_cannot_activate', 'unknown_role', 'not_eligible', 'eligibility_ends_before_start',
   'assignment_not_active', 'duration_too_short', 'duration_exceeds_max', 'justification_required', 'justification_too_weak', 'ticket_required',
   'ticket_invalid', 'outside_activation_window', 'start_in_past', 'start_too_far_ahead', 'insufficient_approvers',
+  'device_compliance_unknown', 'device_not_compliant', 'sign_in_risk_unknown', 'sign_in_risk_too_high', 'network_not_allowed',
+  'mfa_required', 'mfa_too_weak',
 ];
+
+/** What a person can do about a refusal, by reason code (the API returns it with the denial). */
+export const REASON_HELP: Record<string, string> = {
+  mfa_required: 'verify with a passkey or an authenticator code (POST /api/v1/me/mfa/webauthn/verify or /totp/verify), or from the CLI run `elevate activate` with --totp or --step-up, then retry',
+  mfa_too_weak: 'this role needs a passkey or security key (phishing-resistant MFA); an authenticator code is not enough: verify with WebAuthn and retry',
+  device_compliance_unknown: 'sign in through your identity provider from a managed device, so it can report compliance',
+  device_not_compliant: 'use a device your organisation marks as compliant',
+  sign_in_risk_unknown: 'sign in through your identity provider so it can report the sign-in risk',
+  sign_in_risk_too_high: 'your sign-in was rated too risky: sign in again from a trusted place',
+  network_not_allowed: 'connect from a network this role allows (for example the corporate VPN)',
+};
 const byPriority = (a: string, b: string) => (REASON_ORDER.indexOf(a) >>> 0) - (REASON_ORDER.indexOf(b) >>> 0);
 
 export class RequestDenied extends Forbidden {}
+
+/** How the role's MFA rule was met (or not), as the audit trail records it. */
+function mfaAudit(s: EffectiveSettings, actor: Actor, now: number): Record<string, unknown> {
+  if (s.mfa.required === 'none') return { required: 'none' };
+  const by = mfaMetBy(s, callerFacts(actor), now);
+  return { required: s.mfa.required, metBy: by ? { method: by.method, at: by.at, credentialId: by.credentialId ?? null } : null };
+}
 
 export function makeRequests(deps: Deps) {
   const { store, index, clock } = deps;
@@ -99,6 +121,7 @@ export function makeRequests(deps: Deps) {
         minActivationMs: deps.limits.minActivationMs,
         maxScheduleAheadMs: deps.limits.maxScheduleAheadMs,
         now,
+        caller: callerFacts(actor),
       });
       // The index chose the eligibility; confirm it under a row lock, from the database, so a removal
       // (or a membership change) committing at the same moment cannot leave a grant behind.
@@ -132,6 +155,7 @@ export function makeRequests(deps: Deps) {
         status: r.status,
         assignmentId: extendsAssignment,
         sourceIp: actor.sourceIp,
+        mfa: role ? mfaAudit(settingsOf(role), actor, now) : null,
       }, reasons);
       const events: AuditDraft[] = [created];
       if (r.status === 'denied') events.push(draft('request.denied', 'denied', {}, reasons));
@@ -160,7 +184,11 @@ export function makeRequests(deps: Deps) {
       return { request: next, replayed: false, expiresAt: grantedEnd };
     });
     if (out.request.status === 'denied' && out.request.reasons.length) {
-      throw new RequestDenied(out.request.reasons[0]!, `activation denied: ${out.request.reasons.join(', ')}`, { reasons: out.request.reasons, requestId: out.request.id });
+      const help = out.request.reasons.filter((x) => REASON_HELP[x]).map((x) => `${x}: ${REASON_HELP[x]}`);
+    throw new RequestDenied(out.request.reasons[0]!, `activation denied: ${out.request.reasons.join(', ')}${help.length ? `. To fix: ${help.join('; ')}` : ''}`, {
+      reasons: out.request.reasons,
+      requestId: out.request.id,
+    });
     }
     return out;
   }
@@ -216,6 +244,22 @@ export function makeRequests(deps: Deps) {
       requesterActive: requester.status === 'active',
       requesterEmail: requester.email,
     }, now);
+    const s = settingsOf(role);
+    if (res.ok && (ev.type === 'approve' || ev.type === 'deny') && s.mfa.required !== 'none') {
+      // Deciding is as privileged as activating: the approver's own fresh MFA, of the role's strength.
+      const why = mfaReason(s.mfa.required, actor.auth.mfa, now, s.mfa.freshnessMs);
+      const mfa = mfaAudit(s, actor, now);
+      if (why) {
+        const refused: TransitionResult = {
+          ok: false, kind: 'forbidden', code: why, reasons: [why],
+          message: `deciding a request for ${role.id} needs your own fresh ${s.mfa.required === 'phishing_resistant' ? 'phishing-resistant ' : ''}MFA: ${REASON_HELP[why]}`,
+          events: [draft('request.decision_refused', 'denied', { decision: ev.type, mfa }, [why])],
+        };
+        await writeAudit(audit, tx, now, actor, subject(r), refused.events);
+        return refused;
+      }
+      res.events = res.events.map((e) => ({ ...e, data: { ...e.data, approverMfa: mfa } }));
+    }
     if (!res.ok) {
       if (res.next) await store.requests.update(tx, res.next);
       await writeAudit(audit, tx, now, actor, subject(r), res.events);

@@ -5,7 +5,7 @@
 export type ErrorDetails = Record<string, unknown>;
 
 export abstract class DomainError extends Error {
-  abstract readonly kind: 'invalid' | 'forbidden' | 'not_found' | 'conflict' | 'unauthenticated';
+  abstract readonly kind: 'invalid' | 'forbidden' | 'not_found' | 'conflict' | 'unauthenticated' | 'rate_limited';
   constructor(
     readonly code: string,
     message: string,
@@ -33,6 +33,11 @@ export class Conflict extends DomainError {
 }
 export class Unauthenticated extends DomainError {
   readonly kind = 'unauthenticated' as const;
+}
+
+/** Too many attempts (sign-in, MFA codes): 429. `details.retryAfterSeconds` says when to try again. */
+export class TooManyAttempts extends DomainError {
+  readonly kind = 'rate_limited' as const;
 }
 
 export function isDomainError(e: unknown): e is DomainError {

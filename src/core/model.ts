@@ -1,3 +1,4 @@
+import type { MfaEvidence, SignInFacts } from './identity.js';
 import type { RiskTier, RoleSettings } from './settings.js';
 
 export type PrincipalKind = 'user' | 'group' | 'service';
@@ -89,13 +90,17 @@ export type RequestStatus =
 
 export const TERMINAL_STATUSES: ReadonlySet<RequestStatus> = new Set(['expired', 'deactivated', 'revoked', 'denied', 'cancelled', 'timed_out', 'activation_failed']);
 
-export type MfaStrength = 'none' | 'any' | 'phishing_resistant';
+export type { MfaStrength } from './identity.js';
 
-/** The facts about how the actor authenticated. Sign-in through an IdP and MFA fill these in later. */
+/** The facts about how the actor authenticated: the channel, the sign-in, and the MFA Elevate verified. */
 export interface AuthFacts {
-  method: 'token' | 'bootstrap' | 'session' | 'system';
+  method: 'token' | 'bootstrap' | 'session' | 'system' | 'scim';
   tokenId: string | null;
-  mfa: { strength: MfaStrength; methods: string[]; at: number | null };
+  sessionId: string | null;
+  /** How the session signed in and what the IdP said; null for tokens (they carry no sign-in facts). */
+  signIn: SignInFacts | null;
+  /** MFA verifications Elevate performed for this caller: the session's, a step-up's, or one sent with the request. */
+  mfa: MfaEvidence[];
   authenticatedAt: number;
 }
 

@@ -1,4 +1,6 @@
+import { conditionReasons, freshMfa, mfaReason, type MfaEvidence, type SignInRisk } from './identity.js';
 import { checkJustification } from './justification.js';
+import { ipInNetworks } from './network.js';
 import type { ActivationRequest, Approval, Eligibility, Principal, RequestStatus } from './model.js';
 import { TERMINAL_STATUSES } from './model.js';
 import { covers } from './scope.js';
@@ -61,6 +63,34 @@ export interface ActivationInput {
   now: number;
   /** How far ahead a start may be scheduled. */
   maxScheduleAheadMs: number;
+  /** What is known about the caller: MFA Elevate verified, and the facts conditions read. */
+  caller: CallerFacts;
+}
+
+export interface CallerFacts {
+  mfa: readonly MfaEvidence[];
+  deviceCompliant: boolean | null;
+  signInRisk: SignInRisk | null;
+  sourceIp: string | null;
+}
+
+/** The MFA and condition reasons a role's settings give for this caller now (empty when all are met). */
+export function callerReasons(s: EffectiveSettings, c: CallerFacts, now: number): string[] {
+  const out: string[] = [];
+  const m = mfaReason(s.mfa.required, c.mfa, now, s.mfa.freshnessMs);
+  if (m) out.push(m);
+  return out.concat(
+    conditionReasons(s.conditions, {
+      deviceCompliant: c.deviceCompliant,
+      signInRisk: c.signInRisk,
+      inAllowedNetwork: s.conditions.networks.length === 0 ? null : ipInNetworks(c.sourceIp, s.conditions.networks),
+    }),
+  );
+}
+
+/** The verification that met the role's MFA requirement, for the audit trail (null when none was needed). */
+export function mfaMetBy(s: EffectiveSettings, c: CallerFacts, now: number): MfaEvidence | null {
+  return s.mfa.required === 'none' ? null : freshMfa(c.mfa, now, s.mfa.freshnessMs).by;
 }
 
 export type ActivationPlan =
@@ -108,6 +138,7 @@ export function evaluateActivation(i: ActivationInput): ActivationPlan {
   }
 
   if (!inAnyWindow(startsAt, s.windows)) reasons.push('outside_activation_window');
+  reasons.push(...callerReasons(s, i.caller, i.now));
 
   if (s.approval.required) {
     s.approval.stages.forEach((stage, idx) => {

@@ -1,6 +1,8 @@
 import { parseDuration } from './duration.js';
 import { Invalid } from './errors.js';
 import { normalizeId, ID_PATTERN } from './ids.js';
+import { SIGN_IN_RISKS, type MfaStrength, type RoleConditions, type SignInRisk } from './identity.js';
+import { normalizeCidr, parseCidrs, type Cidr } from './network.js';
 import { validateWindow, type ActivationWindow } from './windows.js';
 
 export type RiskTier = 'low' | 'medium' | 'high' | 'critical';
@@ -33,7 +35,16 @@ export interface RoleSettings {
   eligibility: { allowPermanent: boolean; maxDuration: string | null };
   activeAssignment: { allowPermanent: boolean; maxDuration: string | null };
   windows: ActivationWindow[];
+  /** MFA Elevate must have verified for the requester (and for each approver) within `mfaFreshness`. */
+  mfa: MfaStrength;
+  mfaFreshness: string;
+  /** Facts about the caller that must hold; a missing fact denies. */
+  conditions: RoleConditions;
+  /** Designated break-glass accounts may activate this role without the IdP and without approval. */
+  breakGlass: boolean;
 }
+
+export const MFA_STRENGTHS: readonly MfaStrength[] = ['none', 'any', 'phishing_resistant'];
 
 export const DEFAULT_SETTINGS: RoleSettings = {
   maxActivation: 'PT1H',
@@ -43,7 +54,12 @@ export const DEFAULT_SETTINGS: RoleSettings = {
   eligibility: { allowPermanent: true, maxDuration: null },
   activeAssignment: { allowPermanent: false, maxDuration: 'P30D' },
   windows: [],
+  mfa: 'none',
+  mfaFreshness: 'PT5M',
+  conditions: { deviceCompliant: false, maxSignInRisk: null, networks: [] },
+  breakGlass: false,
 };
+const MAX_MFA_FRESHNESS_MS = 12 * 3_600_000;
 
 export const MAX_ACTIVATION_CAP_MS = 7 * 86_400_000;
 const MAX_APPROVAL_TIMEOUT_MS = 30 * 86_400_000;
@@ -60,6 +76,9 @@ export interface EffectiveSettings {
   eligibility: { allowPermanent: boolean; maxDurationMs: number | null };
   activeAssignment: { allowPermanent: boolean; maxDurationMs: number | null };
   windows: ActivationWindow[];
+  mfa: { required: MfaStrength; freshnessMs: number };
+  conditions: { deviceCompliant: boolean; maxSignInRisk: SignInRisk | null; networks: Cidr[]; raw: RoleConditions };
+  breakGlass: boolean;
 }
 
 function bad(field: string, message: string): never {
@@ -214,6 +233,25 @@ export function normalizeSettings(input: unknown, riskTier: RiskTier, minActivat
     return norm;
   });
 
+  const mfa = (i.mfa as MfaStrength | undefined) ?? DEFAULT_SETTINGS.mfa;
+  if (!MFA_STRENGTHS.includes(mfa)) bad('mfa', 'must be "none", "any" or "phishing_resistant"');
+  const mfaFreshness = (i.mfaFreshness as string | undefined) ?? DEFAULT_SETTINGS.mfaFreshness;
+  const freshMs = dur(mfaFreshness, 'mfaFreshness');
+  if (freshMs < 30_000 || freshMs > MAX_MFA_FRESHNESS_MS) bad('mfaFreshness', 'must be from PT30S to PT12H');
+
+  const c = obj('conditions');
+  for (const k of Object.keys(c)) if (!['deviceCompliant', 'maxSignInRisk', 'networks'].includes(k)) bad(`conditions.${k}`, 'is not a known condition');
+  const maxSignInRisk = (c.maxSignInRisk as SignInRisk | null | undefined) ?? null;
+  if (maxSignInRisk !== null && !SIGN_IN_RISKS.includes(maxSignInRisk)) bad('conditions.maxSignInRisk', 'must be "none", "low", "medium" or "high"');
+  const netsIn = c.networks ?? [];
+  if (!Array.isArray(netsIn) || netsIn.length > 100) bad('conditions.networks', 'must be a list of at most 100 CIDR ranges');
+  const networks = (netsIn as unknown[]).map((n, idx) => {
+    if (typeof n !== 'string') bad(`conditions.networks[${idx}]`, 'must be a CIDR range such as 10.0.0.0/8');
+    return normalizeCidr(n, `conditions.networks[${idx}]`);
+  });
+  const conditions: RoleConditions = { deviceCompliant: bool(c.deviceCompliant, false, 'conditions.deviceCompliant'), maxSignInRisk, networks };
+  const breakGlass = bool(i.breakGlass, false, 'breakGlass');
+
   return {
     maxActivation,
     justification,
@@ -222,6 +260,10 @@ export function normalizeSettings(input: unknown, riskTier: RiskTier, minActivat
     eligibility,
     activeAssignment,
     windows,
+    mfa,
+    mfaFreshness,
+    conditions,
+    breakGlass,
   };
 }
 
@@ -240,5 +282,13 @@ export function effectiveSettings(s: RoleSettings): EffectiveSettings {
       maxDurationMs: s.activeAssignment.maxDuration ? parseDuration(s.activeAssignment.maxDuration) : null,
     },
     windows: s.windows,
+    // Settings stored before MFA and conditions existed read as the defaults.
+    mfa: { required: s.mfa ?? 'none', freshnessMs: parseDuration(s.mfaFreshness ?? DEFAULT_SETTINGS.mfaFreshness) },
+    conditions: conditionsOf(s.conditions ?? DEFAULT_SETTINGS.conditions),
+    breakGlass: s.breakGlass ?? false,
   };
+}
+
+function conditionsOf(c: RoleConditions): EffectiveSettings['conditions'] {
+  return { deviceCompliant: c.deviceCompliant, maxSignInRisk: c.maxSignInRisk, networks: parseCidrs(c.networks, 'conditions.networks'), raw: c };
 }

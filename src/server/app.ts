@@ -1,7 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import { applyRemoteChange, bootstrap, loadIndex, makeUseCases, type AuditSigner, type Limits, type UseCases } from '../app/index.js';
+import { defaultIdentityOptions, type IdentityOptions } from '../app/context.js';
+import { makeSealer } from '../app/sealer.js';
 import type { IndexChange, Store } from '../app/ports.js';
 import type { Clock } from '../core/clock.js';
 import { DecisionIndex } from '../core/decision.js';
@@ -10,8 +13,12 @@ import { authenticator } from './auth.js';
 import { installErrorHandler } from './errors.js';
 import { accessRoutes } from './routes/access.js';
 import { auditRoutes } from './routes/audit.js';
+import { authRoutes, identityRoutes } from './routes/auth.js';
+import { makeOidcClient, type OidcConfig } from './oidc.js';
 import { directoryRoutes } from './routes/directory.js';
+import { mfaRoutes } from './routes/mfa.js';
 import { roleRoutes } from './routes/roles.js';
+import { scimRoutes } from './routes/scim.js';
 
 export interface ServerOptions {
   store: Store;
@@ -21,6 +28,16 @@ export interface ServerOptions {
   /** ELEVATE_BOOTSTRAP_TOKEN, or null to generate one on first start. */
   bootstrapToken: string | null;
   logger?: FastifyServerOptions['logger'];
+  /** Sign-in, session and MFA settings (defaults: public URL http://localhost:8080). */
+  identity?: Partial<IdentityOptions>;
+  /** 32-byte key sealing secrets at rest (TOTP seeds); a random one per process when absent (tests). */
+  secretKey?: Uint8Array;
+  /** Sign-in through an OpenID Connect provider (ELEVATE_OIDC_*); null/absent: local accounts only. */
+  oidc?: OidcConfig | null;
+  /** ELEVATE_SCIM_TOKEN: a bearer token for /scim/v2 given by configuration (admins can also create them). */
+  scimToken?: string | null;
+  /** Addresses of reverse proxies whose X-Forwarded-For is believed (CIDR list); none by default. */
+  trustedProxies?: string[];
   /** Run the in-process job loops (default true). Tests drive them with `jobs.tick()`. */
   jobs?: { intervalMs: number; checkpointEveryMs: number } | false;
 }
@@ -43,7 +60,8 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
   // Tag every change this node publishes, so it does not reload its own writes when the feed echoes them.
   const localPublish = o.store.changes.publish.bind(o.store.changes);
   o.store.changes.publish = (tx, c) => localPublish(tx, { ...c, origin: nodeId });
-  const deps = { store: o.store, index, clock: o.clock, newId: randomUUID, limits: o.limits };
+  const identity = { ...defaultIdentityOptions(o.identity?.publicUrl), ...o.identity };
+  const deps = { store: o.store, index, clock: o.clock, newId: randomUUID, limits: o.limits, identity, sealer: makeSealer(o.secretKey ?? randomBytes(32)) };
   const uc = makeUseCases(deps, o.signer);
 
   // The change feed can speak before the Fastify app (and its logger) exists.
@@ -93,6 +111,8 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false } },
     genReqId: () => randomUUID(),
+    // The client address (role network conditions, audit) comes through the configured proxies only.
+    trustProxy: o.trustedProxies && o.trustedProxies.length > 0 ? o.trustedProxies : false,
     routerOptions: { maxParamLength: 1000 },
     // Errors raised before routing (bad URL, over-long parameters, bad content type) in our shape too.
     frameworkErrors: (err, _req, reply) => {
@@ -102,6 +122,7 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
   });
   appLog = app.log;
   installErrorHandler(app);
+  await app.register(cookie);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -113,10 +134,13 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true, store: o.store.dialect, index: index.stats() }));
 
-  const authenticate = authenticator(uc, o.clock);
+  const authenticate = authenticator(uc, o.clock, new URL(identity.publicUrl).origin);
+  const authOpts = { publicUrl: identity.publicUrl, oidc: o.oidc ? makeOidcClient(o.oidc) : null, clock: o.clock, sessionIdleMs: identity.sessionIdleMs };
+  await app.register(authRoutes(uc, authOpts, authenticate), { prefix: '/auth' });
   await app.register(
     async (api) => {
       api.decorateRequest('actor', null);
+      api.decorateRequest('sessionSecret', null);
       api.addHook('onRequest', async (req, reply) => {
         const path = req.routeOptions.url;
         if (path === '/api/v1/openapi.json' || path === '/api/v1/audit/keys') return;
@@ -127,9 +151,12 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
       roleRoutes(api, uc);
       accessRoutes(api, uc);
       auditRoutes(api, uc, deps);
+      mfaRoutes(api, uc);
+      identityRoutes(api, uc, authOpts);
     },
     { prefix: '/api/v1' },
   );
+  await app.register(scimRoutes(uc, { envToken: o.scimToken ?? null }), { prefix: '/scim/v2' });
 
   const jobs = startJobs(uc, {
     ...(o.jobs === false ? { intervalMs: 0, checkpointEveryMs: Infinity } : (o.jobs ?? { intervalMs: 1000, checkpointEveryMs: 60_000 })),

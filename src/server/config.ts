@@ -1,8 +1,11 @@
-import { generateKeyPairSync, createPrivateKey, createPublicKey } from 'node:crypto';
+import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { keyIdOf, type AuditSigner } from '../app/index.js';
 import { parseDuration } from '../core/duration.js';
+import { parseCidrs } from '../core/network.js';
+import type { IdentityOptions } from '../app/index.js';
+import type { OidcConfig } from './oidc.js';
 
 export interface Config {
   host: string;
@@ -13,7 +16,15 @@ export interface Config {
   minActivationMs: number;
   signingKeyPath: string;
   logLevel: string;
+  publicUrl: string;
+  identity: Partial<IdentityOptions>;
+  oidc: OidcConfig | null;
+  scimToken: string | null;
+  trustedProxies: string[];
+  secretKeyPath: string;
 }
+
+const bool = (v: string | undefined, d: boolean) => (v === undefined || v === '' ? d : /^(1|true|yes|on)$/i.test(v));
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(env.ELEVATE_DATA_DIR ?? './data');
@@ -28,7 +39,51 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     minActivationMs: env.ELEVATE_MIN_ACTIVATION ? parseDuration(env.ELEVATE_MIN_ACTIVATION, 'ELEVATE_MIN_ACTIVATION') : 5 * 60_000,
     signingKeyPath: env.ELEVATE_AUDIT_KEY_FILE ? resolve(env.ELEVATE_AUDIT_KEY_FILE) : join(dataDir, 'audit-signing-key.pem'),
     logLevel: env.ELEVATE_LOG_LEVEL ?? 'info',
+    ...identityConfig(env, port),
+    secretKeyPath: env.ELEVATE_SECRET_KEY_FILE ? resolve(env.ELEVATE_SECRET_KEY_FILE) : join(dataDir, 'secret-key'),
   };
+}
+
+function identityConfig(env: NodeJS.ProcessEnv, port: number) {
+  const publicUrl = (env.ELEVATE_PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+$/.test(publicUrl)) throw new Error('ELEVATE_PUBLIC_URL must be an origin such as https://elevate.example.com (no path)');
+  const identity: Partial<IdentityOptions> = { publicUrl, rpId: new URL(publicUrl).hostname };
+  if (env.ELEVATE_SESSION_IDLE) identity.sessionIdleMs = parseDuration(env.ELEVATE_SESSION_IDLE, 'ELEVATE_SESSION_IDLE');
+  if (env.ELEVATE_SESSION_MAX) identity.sessionMaxMs = parseDuration(env.ELEVATE_SESSION_MAX, 'ELEVATE_SESSION_MAX');
+  if (env.ELEVATE_WEBAUTHN_RP_ID) identity.rpId = env.ELEVATE_WEBAUTHN_RP_ID;
+  let oidc: OidcConfig | null = null;
+  if (env.ELEVATE_OIDC_ISSUER) {
+    if (!env.ELEVATE_OIDC_CLIENT_ID) throw new Error('ELEVATE_OIDC_CLIENT_ID is required with ELEVATE_OIDC_ISSUER');
+    oidc = {
+      issuer: env.ELEVATE_OIDC_ISSUER,
+      clientId: env.ELEVATE_OIDC_CLIENT_ID,
+      clientSecret: env.ELEVATE_OIDC_CLIENT_SECRET ?? '',
+      scopes: env.ELEVATE_OIDC_SCOPES || 'openid email profile',
+      redirectUri: `${publicUrl}/auth/oidc/callback`,
+      claims: {
+        groups: env.ELEVATE_OIDC_GROUPS_CLAIM || 'groups',
+        device: env.ELEVATE_OIDC_DEVICE_CLAIM || 'device_compliant',
+        risk: env.ELEVATE_OIDC_RISK_CLAIM || 'signin_risk',
+        link: env.ELEVATE_OIDC_LINK_CLAIM || 'sub',
+      },
+      autoProvision: bool(env.ELEVATE_OIDC_AUTO_PROVISION, false),
+    };
+  }
+  const trustedProxies = (env.ELEVATE_TRUSTED_PROXIES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  parseCidrs(trustedProxies, 'ELEVATE_TRUSTED_PROXIES');
+  return { publicUrl, identity, oidc, scimToken: env.ELEVATE_SCIM_TOKEN || null, trustedProxies };
+}
+
+/** The key that seals secrets at rest (TOTP seeds): 32 random bytes in a 0600 file, shared by every node, never in the database. */
+export function loadOrCreateSecretKey(path: string): Buffer {
+  if (!existsSync(path)) {
+    mkdirSync(resolve(path, '..'), { recursive: true });
+    writeFileSync(path, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
+    chmodSync(path, 0o600);
+  }
+  const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+  if (key.length !== 32) throw new Error(`${path} must hold 32 bytes in base64`);
+  return key;
 }
 
 /**

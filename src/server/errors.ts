@@ -1,12 +1,14 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isDomainError } from '../core/errors.js';
 
-const STATUS = { invalid: 400, unauthenticated: 401, forbidden: 403, not_found: 404, conflict: 409 } as const;
+const STATUS = { invalid: 400, unauthenticated: 401, forbidden: 403, not_found: 404, conflict: 409, rate_limited: 429 } as const;
 
 /** The one place domain errors become HTTP: `{error:{code,message,details}}`. Never a stack, never a secret. */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     if (isDomainError(err)) {
+      const retry = err.details.retryAfterSeconds;
+      if (typeof retry === 'number') void reply.header('retry-after', String(Math.max(1, Math.ceil(retry))));
       return reply.status(STATUS[err.kind]).send({ error: { code: err.code, message: err.message, details: err.details } });
     }
     const fe = err as FastifyError;

@@ -2,13 +2,13 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../storage/index.js';
 import { buildServer } from './app.js';
-import { loadOrCreateSigner, readConfig } from './config.js';
+import { loadOrCreateSecretKey, loadOrCreateSigner, readConfig } from './config.js';
 
 /** Start Elevate: open the store (migrations run), bootstrap, load the index, listen. */
 // Everything Elevate writes (the database with token hashes and the audit log, keys, the bootstrap token) is private to its user.
 process.umask(0o077);
 const cfg = readConfig();
-const logger = { level: cfg.logLevel, redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.token', '*.password', '*.secret'], censor: '[redacted]' } };
+const logger = { level: cfg.logLevel, redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-elevate-totp"]', 'req.headers["x-elevate-step-up"]', 'req.headers["x-csrf-token"]', '*.token', '*.password', '*.secret', '*.code', '*.deviceCode'], censor: '[redacted]' } };
 mkdirSync(cfg.dataDir, { recursive: true });
 const store = await openStore(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : { sqlitePath: join(cfg.dataDir, 'elevate.db') });
 const elevate = await buildServer({
@@ -17,6 +17,11 @@ const elevate = await buildServer({
   signer: loadOrCreateSigner(cfg.signingKeyPath),
   limits: { minActivationMs: cfg.minActivationMs, maxScheduleAheadMs: 30 * 86_400_000 },
   bootstrapToken: cfg.bootstrapToken,
+  identity: cfg.identity,
+  oidc: cfg.oidc,
+  scimToken: cfg.scimToken,
+  trustedProxies: cfg.trustedProxies,
+  secretKey: loadOrCreateSecretKey(cfg.secretKeyPath),
   logger,
 });
 const log = elevate.app.log;

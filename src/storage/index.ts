@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'k
 import pg from 'pg';
 import type { IndexChange, IndexSink, Store } from '../app/ports.js';
 import { auditRepo, SqliteAuditFastPath } from './audit.js';
+import { breakglassRepo, challengeRepo, identityRepo, localAccountRepo, mfaRepo, outboxRepo, scimTokenRepo, sessionRepo, throttleRepo } from './identity-repos.js';
 import { loadIndexPostgres, loadIndexSqlite } from './load-index.js';
 import { migrate } from './migrations.js';
 import { approvalRepo, assignmentRepo, eligibilityRepo, membershipRepo, principalRepo, requestRepo, roleRepo, tokenRepo } from './repos.js';
@@ -248,6 +249,15 @@ function assemble(b: Backend, log: (msg: string) => void): Store {
     eligibilities: eligibilityRepo(dialect),
     assignments: assignmentRepo(dialect),
     requests: requestRepo(dialect),
+    identities: identityRepo(),
+    localAccounts: localAccountRepo(),
+    throttles: throttleRepo(dialect),
+    sessions: sessionRepo(),
+    mfa: mfaRepo(dialect),
+    challenges: challengeRepo(dialect),
+    outbox: outboxRepo(dialect),
+    breakglass: breakglassRepo(),
+    scimTokens: scimTokenRepo(),
     approvals: approvalRepo(),
     audit: auditRepo(db, dialect, outsideTx, b.auditFastPath),
     changes: { publish: (tx, change) => b.publish(q(tx), change) },

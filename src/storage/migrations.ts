@@ -203,6 +203,126 @@ const MIGRATIONS: Migration[] = [
       await db.schema.createIndex('assignments_principal_role').on('assignments').columns(['principal_id', 'role_id', 'id']).execute();
     },
   },
+  {
+    name: '0003_identity',
+    async up(db) {
+      const s = db.schema;
+      const principal = (c: Parameters<Parameters<ReturnType<typeof s.createTable>['addColumn']>[2] & object>[0]) =>
+        c.notNull().references('principals.id').onDelete('cascade');
+      await s
+        .createTable('identities')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text', principal)
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('identities_pk', ['kind', 'key'])
+        .execute();
+      await s.createIndex('identities_principal').on('identities').column('principal_id').execute();
+      await s
+        .createTable('local_accounts')
+        .addColumn('principal_id', 'text', (c) => c.primaryKey().references('principals.id').onDelete('cascade'))
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('password_changed_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await s
+        .createTable('throttles')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('window_started_at', 'bigint', (c) => c.notNull())
+        .addColumn('locked_until', 'bigint')
+        .execute();
+      await s
+        .createTable('sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('principal_id', 'text', principal)
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .addColumn('facts', 'text', (c) => c.notNull())
+        .addColumn('mfa', 'text', (c) => c.notNull())
+        .execute();
+      await s.createIndex('sessions_principal').on('sessions').column('principal_id').execute();
+      await s
+        .createTable('totp_factors')
+        .addColumn('principal_id', 'text', (c) => c.primaryKey().references('principals.id').onDelete('cascade'))
+        .addColumn('secret_sealed', 'text', (c) => c.notNull())
+        .addColumn('confirmed_at', 'bigint')
+        .addColumn('last_step', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await s
+        .createTable('webauthn_credentials')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('principal_id', 'text', principal)
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('counter', 'bigint', (c) => c.notNull())
+        .addColumn('transports', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .execute();
+      await s.createIndex('webauthn_credentials_principal').on('webauthn_credentials').column('principal_id').execute();
+      await s
+        .createTable('recovery_codes')
+        .addColumn('principal_id', 'text', principal)
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addPrimaryKeyConstraint('recovery_codes_pk', ['principal_id', 'code_hash'])
+        .execute();
+      await s
+        .createTable('challenges')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text')
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await s.createIndex('challenges_expiry').on('challenges').column('expires_at').execute();
+      await s
+        .createTable('outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('delivered_at', 'bigint')
+        .addColumn('last_error', 'text')
+        .execute();
+      await s.createIndex('outbox_due').on('outbox').columns(['delivered_at', 'next_attempt_at']).execute();
+      await s
+        .createTable('breakglass_accounts')
+        .addColumn('principal_id', 'text', (c) => c.primaryKey().references('principals.id').onDelete('cascade'))
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await s
+        .createTable('breakglass_reviews')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('assignment_id', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('role_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('justification', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('closed_by', 'text')
+        .addColumn('closed_at', 'bigint')
+        .addColumn('note', 'text')
+        .execute();
+      await s
+        .createTable('scim_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+    },
+  },
 ];
 
 /** Bring the schema up to date. Returns the names of the migrations it applied. */

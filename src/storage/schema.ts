@@ -148,6 +148,116 @@ export interface AuditKeysTable {
   created_at: number;
 }
 
+// ---- identity (0003) ------------------------------------------------------------------------
+
+/** Stable links from a sign-in identity to a principal: `username`, `oidc` (issuer + subject), `scim_external`. */
+export interface IdentitiesTable {
+  kind: string;
+  key: string;
+  principal_id: string;
+  created_at: number;
+}
+
+export interface LocalAccountsTable {
+  principal_id: string;
+  password_hash: string;
+  password_changed_at: number;
+}
+
+/** Attempt counters shared by every node: login by username, by address, MFA attempts by principal. */
+export interface ThrottlesTable {
+  key: string;
+  failures: number;
+  window_started_at: number;
+  locked_until: number | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  principal_id: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  facts: string;
+  mfa: string;
+}
+
+export interface TotpFactorsTable {
+  principal_id: string;
+  secret_sealed: string;
+  confirmed_at: number | null;
+  last_step: number;
+  created_at: number;
+}
+
+export interface WebauthnCredentialsTable {
+  id: string;
+  principal_id: string;
+  public_key: string;
+  counter: number;
+  transports: string;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface RecoveryCodesTable {
+  principal_id: string;
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+/** Short-lived server-side state: WebAuthn challenges, OIDC state and PKCE, step-up device codes. */
+export interface ChallengesTable {
+  id: string;
+  kind: string;
+  principal_id: string | null;
+  data: string;
+  expires_at: number;
+}
+
+export interface OutboxTable {
+  id: string;
+  kind: string;
+  payload: string;
+  created_at: number;
+  attempts: number;
+  next_attempt_at: number;
+  delivered_at: number | null;
+  last_error: string | null;
+}
+
+export interface BreakglassAccountsTable {
+  principal_id: string;
+  created_by: string;
+  created_at: number;
+}
+
+export interface BreakglassReviewsTable {
+  id: string;
+  assignment_id: string;
+  principal_id: string;
+  role_id: string;
+  scope: string;
+  justification: string;
+  created_at: number;
+  status: 'open' | 'closed';
+  closed_by: string | null;
+  closed_at: number | null;
+  note: string | null;
+}
+
+export interface ScimTokensTable {
+  id: string;
+  name: string;
+  hash: string;
+  created_by: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
 export interface MigrationsTable {
   name: string;
   applied_at: number;
@@ -167,6 +277,18 @@ export interface DB {
   audit_head: AuditHeadTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_keys: AuditKeysTable;
+  identities: IdentitiesTable;
+  local_accounts: LocalAccountsTable;
+  throttles: ThrottlesTable;
+  sessions: SessionsTable;
+  totp_factors: TotpFactorsTable;
+  webauthn_credentials: WebauthnCredentialsTable;
+  recovery_codes: RecoveryCodesTable;
+  challenges: ChallengesTable;
+  outbox: OutboxTable;
+  breakglass_accounts: BreakglassAccountsTable;
+  breakglass_reviews: BreakglassReviewsTable;
+  scim_tokens: ScimTokensTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

@@ -77,7 +77,7 @@ function request(patch: Partial<ActivationRequest> = {}): ActivationRequest {
     assignmentId: null,
     eligibilityId: 'el-1',
     reasons: [],
-    context: { auth: { method: 'token', tokenId: 'tok-1', mfa: { strength: 'none', methods: [], at: null }, authenticatedAt: T0 - MIN }, sourceIp: null, userAgent: null },
+    context: { auth: { method: 'token', tokenId: 'tok-1', sessionId: null, signIn: null, mfa: [], authenticatedAt: T0 - MIN }, sourceIp: null, userAgent: null },
     createdAt: T0 - MIN,
     updatedAt: T0 - MIN,
     ...patch,
@@ -685,6 +685,7 @@ function cleanInput(): ActivationInput {
     minActivationMs: MIN_ACTIVATION,
     now: T0,
     maxScheduleAheadMs: 14 * DAY,
+    caller: { mfa: [], deviceCompliant: null, signInRisk: null, sourceIp: null },
   };
 }
 

@@ -9,12 +9,6 @@ import * as S from '../schemas.js';
 const err = { 400: S.ErrorBody, 401: S.ErrorBody, 403: S.ErrorBody, 404: S.ErrorBody, 409: S.ErrorBody };
 
 export function directoryRoutes(app: FastifyInstance, uc: UseCases): void {
-  app.get('/me', { schema: { tags: ['principals'], summary: 'The signed-in principal and how it authenticated', response: { 200: T.Object({ principal: S.PrincipalOut, auth: T.Record(T.String(), T.Unknown()) }), ...err } } }, async (req) => {
-    const a = actorOf(req);
-    const p = await uc.directory.getPrincipal(a, a.principalId);
-    return { principal: S.present.principal(p), auth: { ...a.auth, authenticatedAt: new Date(a.auth.authenticatedAt).toISOString() } };
-  });
-
   app.post<{ Body: Static<typeof S.PrincipalBody> }>('/principals', { schema: { tags: ['principals'], body: S.PrincipalBody, response: { 201: S.PrincipalOut, ...err } } }, async (req, reply) => {
     reply.status(201);
     return S.present.principal(await uc.directory.createPrincipal(actorOf(req), req.body));

@@ -1,0 +1,106 @@
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { Forbidden, Invalid, NotFound } from '../core/errors.js';
+import { freshMfa, type MfaEvidence, type SignInFacts } from '../core/identity.js';
+import { draft, writeAudit } from './audit-log.js';
+import type { Actor, AppDeps } from './context.js';
+
+/**
+ * Step-up for scripts with a human present (a device-style flow, after RFC 8628): the CLI, holding
+ * an API token, starts a step-up and shows a short code and a link; the same person opens it in a
+ * browser session, verifies with a passkey (or an authenticator code), and confirms. The CLI then
+ * sends the step-up with its requests, and they carry that verification (and that session's
+ * device and risk facts) for as long as the role's MFA freshness allows.
+ */
+
+type Deps = Pick<AppDeps, 'store' | 'clock' | 'newId' | 'identity'>;
+
+const STEPUP_TTL_MS = 10 * 60_000;
+/** How recent the browser's MFA must be to confirm a step-up. */
+const CONFIRM_FRESHNESS_MS = 5 * 60_000;
+const ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ'; // no vowels: no words; no look-alikes
+const hashCode = (s: string) => createHash('sha256').update(s).digest('hex');
+
+export interface StepupData {
+  [k: string]: unknown;
+  userCode: string;
+  tokenId: string | null;
+  status: 'pending' | 'confirmed';
+  mfa: MfaEvidence[];
+  signIn: SignInFacts | null;
+}
+
+export function makeStepups(deps: Deps) {
+  const { store, clock } = deps;
+  const audit = { audit: store.audit, newId: deps.newId };
+  const normalizeUserCode = (c: unknown): string => {
+    if (typeof c !== 'string') throw new Invalid('invalid_request', 'code must be a string', { field: 'userCode' });
+    const s = c.toUpperCase().replace(/[^A-Z]/g, '');
+    if (s.length !== 8) throw new Invalid('invalid_request', 'the code has 8 letters', { field: 'userCode' });
+    return s;
+  };
+
+  return {
+    /** Start a step-up for the calling principal. The device code is a bearer secret: only its hash is kept. */
+    async start(actor: Actor) {
+      const now = clock.now();
+      const deviceCode = `elsu_${randomBytes(24).toString('base64url')}`;
+      let userCode = '';
+      for (let i = 0; i < 8; i++) userCode += ALPHABET[randomInt(ALPHABET.length)];
+      const expiresAt = now + STEPUP_TTL_MS;
+      const data: StepupData = { userCode, tokenId: actor.auth.tokenId, status: 'pending', mfa: [], signIn: null };
+      await store.transaction(async (tx) => {
+        await store.challenges.put(tx, { id: hashCode(deviceCode), kind: 'stepup', principalId: actor.principalId, data, expiresAt });
+        await store.challenges.put(tx, { id: `stepup:${userCode}`, kind: 'stepup_code', principalId: actor.principalId, data: { device: hashCode(deviceCode) }, expiresAt });
+        await writeAudit(audit, tx, now, actor, { principalId: actor.principalId }, [draft('mfa.stepup_started', 'info', { expiresAt })]);
+      });
+      const display = `${userCode.slice(0, 4)}-${userCode.slice(4)}`;
+      return { deviceCode, userCode: display, verificationUri: `${deps.identity.publicUrl.replace(/\/$/, '')}/stepup?code=${display}`, expiresAt, interval: 2 };
+    },
+
+    /** The person, signed in in a browser with fresh MFA, confirms the code the CLI showed. */
+    async confirm(actor: Actor, rawCode: unknown) {
+      const code = normalizeUserCode(rawCode);
+      const now = clock.now();
+      const out = await store.transaction(async (tx) => {
+        const c = await store.challenges.get(tx, `stepup:${code}`, 'stepup_code', now);
+        if (!c || c.principalId !== actor.principalId) return { refused: 'not_found' };
+        const device = await store.challenges.get(tx, String(c.data.device), 'stepup', now);
+        if (!device) return { refused: 'not_found' };
+        const fresh = actor.auth.mfa.filter((m) => now - m.at <= CONFIRM_FRESHNESS_MS && m.at <= now);
+        if (actor.auth.method !== 'session' || freshMfa(fresh, now, CONFIRM_FRESHNESS_MS).strength === 'none') {
+          await writeAudit(audit, tx, now, actor, { principalId: actor.principalId }, [draft('mfa.stepup_refused', 'denied', {}, ['mfa_required'])]);
+          return { refused: 'mfa_required' };
+        }
+        const data: StepupData = { ...(device.data as StepupData), status: 'confirmed', mfa: fresh, signIn: actor.auth.signIn };
+        await store.challenges.put(tx, { ...device, data });
+        await store.challenges.take(tx, `stepup:${code}`, 'stepup_code', now);
+        await writeAudit(audit, tx, now, actor, { principalId: actor.principalId }, [draft('mfa.stepup_confirmed', 'allowed', { methods: fresh.map((m) => m.method) })]);
+        return { ok: true };
+      });
+      if ('refused' in out) {
+        if (out.refused === 'mfa_required') throw new Forbidden('mfa_required', 'verify with a passkey or an authenticator code in this browser first, then confirm');
+        throw new NotFound('not_found', 'no pending step-up with this code for you (it may have expired)');
+      }
+    },
+
+    /** For the CLI's polling: pending or confirmed (or 404 once expired). */
+    async status(actor: Actor, deviceCode: string) {
+      const now = clock.now();
+      const c = await store.transaction((tx) => store.challenges.get(tx, hashCode(deviceCode), 'stepup', now));
+      if (!c || c.principalId !== actor.principalId) throw new NotFound('not_found', 'step-up not found or expired');
+      const d = c.data as StepupData;
+      return { status: d.status, expiresAt: c.expiresAt, methods: d.mfa.map((m) => m.method) };
+    },
+
+    /** The verification a confirmed step-up lends to a request from the same principal (and token), or null. */
+    async resolve(principalId: string, tokenId: string | null, deviceCode: string): Promise<{ mfa: MfaEvidence[]; signIn: SignInFacts | null } | null> {
+      if (!deviceCode.startsWith('elsu_') || deviceCode.length > 100) return null;
+      const now = clock.now();
+      const c = await store.transaction((tx) => store.challenges.get(tx, hashCode(deviceCode), 'stepup', now));
+      if (!c || c.principalId !== principalId) return null;
+      const d = c.data as StepupData;
+      if (d.status !== 'confirmed' || d.tokenId !== tokenId) return null;
+      return { mfa: d.mfa, signIn: d.signIn };
+    },
+  };
+}

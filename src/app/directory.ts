@@ -25,7 +25,7 @@ export type PrincipalPatch = Partial<Omit<PrincipalInput, 'id' | 'kind'>> & { st
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
-function cleanEmail(e: string | null | undefined): string | null {
+export function cleanEmail(e: string | null | undefined): string | null {
   if (e === undefined || e === null || e === '') return null;
   const v = e.normalize('NFKC').trim().toLowerCase();
   if (!EMAIL.test(v)) throw new Invalid('invalid_request', 'email is not an email address', { field: 'email' });

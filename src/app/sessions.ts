@@ -7,7 +7,7 @@ import { draft, writeAudit } from './audit-log.js';
 import { requireAdmin } from './authz.js';
 import type { Actor, AppDeps } from './context.js';
 import type { Tx } from './ports.js';
-import { lockedUntil, recordFailure, resetFailures } from './throttle.js';
+import { forgiveFailure, lockedUntil, recordFailure, resetFailures } from './throttle.js';
 
 /**
  * Sessions for people: sign-in with a local password or through an OpenID Connect IdP, idle and
@@ -186,6 +186,8 @@ export function makeSessions(deps: Deps) {
           return null;
         }
         await resetFailures(store, tx, userKey);
+        // The address counted this attempt as a failure up front: a success takes it back (a busy office NAT never locks itself out).
+        if (ipKey) await forgiveFailure(store, tx, ipKey, ipPolicy);
         const facts: SignInFacts = { signIn: 'password', issuer: null, subject: null, groups: [], amr: ['pwd'], acr: null, deviceCompliant: null, signInRisk: null };
         const opened = await open(tx, pre.principal, facts, now);
         await writeAudit(audit, tx, now, signedInActor(pre.principal, opened.session, meta.ip, meta.userAgent), { principalId: pre.principal.id }, [

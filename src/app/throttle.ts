@@ -23,6 +23,18 @@ export async function recordFailure(store: Pick<Store, 'throttles'>, tx: Tx, key
   return next.lockedUntil;
 }
 
+/**
+ * Take back one failure counted ahead of an attempt that then succeeded (and the lock it caused).
+ * Unlike a reset, earlier failures stay counted: a valid sign-in cannot wipe someone else's guesses.
+ */
+export async function forgiveFailure(store: Pick<Store, 'throttles'>, tx: Tx, key: string, p: ThrottlePolicy): Promise<void> {
+  const t = await store.throttles.get(tx, key);
+  if (!t) return;
+  const failures = t.failures - 1;
+  if (failures <= 0) return store.throttles.clear(tx, key);
+  await store.throttles.put(tx, { ...t, failures, lockedUntil: failures >= p.maxFailures ? t.lockedUntil : null });
+}
+
 export async function resetFailures(store: Pick<Store, 'throttles'>, tx: Tx, key: string): Promise<void> {
   await store.throttles.clear(tx, key);
 }

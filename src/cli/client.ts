@@ -151,6 +151,8 @@ export interface ClientOptions {
   token?: string | undefined;
   timeoutMs?: number;
   userAgent?: string;
+  /** Sent with every call: how MFA is met for this invocation (X-Elevate-TOTP or X-Elevate-Step-Up). */
+  headers?: Record<string, string>;
 }
 
 const API = '/api/v1';
@@ -160,8 +162,10 @@ export class ElevateClient {
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
   readonly #userAgent: string;
+  readonly #headers: Record<string, string>;
 
   constructor(opts: ClientOptions) {
+    this.#headers = { ...opts.headers };
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.#token = opts.token;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
@@ -183,7 +187,7 @@ export class ElevateClient {
 
   /** Perform a call and return the raw response when it succeeded (2xx); throws ApiError otherwise. */
   async send(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.#userAgent, ...opts.headers };
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.#userAgent, ...this.#headers, ...opts.headers };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     let body: string | undefined;
     if (opts.body !== undefined) {
@@ -246,6 +250,14 @@ export class ElevateClient {
   }
   setGroupMembers(groupId: string, members: string[]): Promise<unknown> {
     return this.call('PUT', `${API}/groups/${enc(groupId)}/members`, { body: { members } });
+  }
+
+  // --- step-up (MFA for a script with a human present) ---
+  startStepUp(): Promise<{ deviceCode: string; userCode: string; verificationUri: string; expiresAt: string; interval: number }> {
+    return this.call('POST', `${API}/stepups`);
+  }
+  pollStepUp(deviceCode: string): Promise<{ status: 'pending' | 'confirmed'; expiresAt: string; methods: string[] }> {
+    return this.call('POST', `${API}/stepups/poll`, { body: { deviceCode } });
   }
 
   // --- eligibilities ---

@@ -34,12 +34,12 @@ export function version(): string {
 }
 
 /** A client for the configured server. Without a token that is a usage error (exit 2): nothing is sent. */
-export function clientFor(_cmd: Command, opts: { auth?: boolean } = {}): ElevateClient {
+export function clientFor(_cmd: Command, opts: { auth?: boolean; headers?: Record<string, string> } = {}): ElevateClient {
   const s = resolveSettings({});
   if (opts.auth !== false && !s.token) {
     throw usage('missing_token', 'no token: set ELEVATE_TOKEN, or run `elevate login --url URL --token TOKEN`');
   }
-  return new ElevateClient({ baseUrl: s.url, token: s.token, userAgent: `elevate-cli/${version()}` });
+  return new ElevateClient({ baseUrl: s.url, token: s.token, userAgent: `elevate-cli/${version()}`, ...(opts.headers ? { headers: opts.headers } : {}) });
 }
 
 /** Print `data` as JSON with --json, otherwise run the human printer. */

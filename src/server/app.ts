@@ -17,6 +17,7 @@ import { authRoutes, identityRoutes } from './routes/auth.js';
 import { makeOidcClient, type OidcConfig } from './oidc.js';
 import { directoryRoutes } from './routes/directory.js';
 import { mfaRoutes } from './routes/mfa.js';
+import { pageRoutes } from './pages.js';
 import { roleRoutes } from './routes/roles.js';
 import { scimRoutes } from './routes/scim.js';
 
@@ -137,6 +138,7 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
   const authenticate = authenticator(uc, o.clock, new URL(identity.publicUrl).origin);
   const authOpts = { publicUrl: identity.publicUrl, oidc: o.oidc ? makeOidcClient(o.oidc) : null, clock: o.clock, sessionIdleMs: identity.sessionIdleMs };
   await app.register(authRoutes(uc, authOpts, authenticate), { prefix: '/auth' });
+  pageRoutes(app);
   await app.register(
     async (api) => {
       api.decorateRequest('actor', null);

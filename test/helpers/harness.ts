@@ -6,7 +6,7 @@ import type { InjectOptions } from 'fastify';
 import { keyIdOf, type AuditSigner } from '../../src/app/index.js';
 import type { Store } from '../../src/app/ports.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { buildServer, type Elevate } from '../../src/server/app.js';
+import { buildServer, type Elevate, type ServerOptions } from '../../src/server/app.js';
 import { openStore } from '../../src/storage/index.js';
 
 export const PG_URL = process.env.ELEVATE_TEST_DATABASE_URL ?? null;
@@ -56,7 +56,7 @@ export interface TestServer extends Elevate {
   cleanup(): Promise<void>;
 }
 
-export async function startServer(backend: 'sqlite' | 'postgres', opts: { clock?: ManualClock; store?: { store: Store; cleanup: () => Promise<void> }; signer?: AuditSigner } = {}): Promise<TestServer> {
+export async function startServer(backend: 'sqlite' | 'postgres', opts: { clock?: ManualClock; store?: { store: Store; cleanup: () => Promise<void> }; signer?: AuditSigner; server?: Partial<ServerOptions> } = {}): Promise<TestServer> {
   const clock = opts.clock ?? new ManualClock(T0);
   const s = opts.store ?? (await freshStore(backend));
   const e = await buildServer({
@@ -66,6 +66,7 @@ export async function startServer(backend: 'sqlite' | 'postgres', opts: { clock?
     limits: { minActivationMs: 60_000, maxScheduleAheadMs: 30 * 86_400_000 },
     bootstrapToken: ADMIN_TOKEN,
     jobs: false,
+    ...opts.server,
   });
   return Object.assign(e, {
     clock,

@@ -1,3 +1,4 @@
+import { mfaClient, withMfaFlags, type MfaFlags } from '../stepup.js';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { ApiError, type ActivationRequest, type Assignment, type ElevateClient } from '../client.js';
@@ -179,8 +180,8 @@ function printAssignments(items: Assignment[], all: boolean): void {
 }
 
 export function registerAccess(program: Command): void {
-  program
-    .command('activate')
+  withMfaFlags(program
+    .command('activate'))
     .description('request activation of a role you are eligible for')
     .argument('<role>', 'role id')
     .requiredOption('--scope <scope>', 'where, e.g. /prod/payments')
@@ -190,7 +191,7 @@ export function registerAccess(program: Command): void {
     .option('--start <iso>', 'start later, at this time (ISO 8601)')
     .option('--wait', 'if approval is needed, wait for the decision')
     .option('--timeout <duration>', 'with --wait: give up after this long (exit 4)', '10m')
-    .action(async (roleId: string, o: { scope: string; duration: string; reason?: string; ticket?: string; start?: string; wait?: boolean; timeout: string }, cmd: Command) => {
+    .action(async (roleId: string, o: MfaFlags & { scope: string; duration: string; reason?: string; ticket?: string; start?: string; wait?: boolean; timeout: string }, cmd: Command) => {
       // Validate everything locally before anything is sent.
       const duration = toIsoDuration(o.duration, '--duration');
       const timeoutMs = durationToMs(o.timeout, '--timeout');
@@ -198,7 +199,7 @@ export function registerAccess(program: Command): void {
       if (o.reason !== undefined) body.justification = o.reason;
       if (o.ticket !== undefined) body.ticket = o.ticket;
       if (o.start !== undefined) body.startAt = parseIsoTime(o.start, '--start');
-      const client = clientFor(cmd);
+      const client = await mfaClient(cmd, o);
       // One key per invocation: a retried POST (same process) cannot create a second request.
       let req = await client.createRequest(body, randomUUID());
       const waited = o.wait === true && PENDING.has(req.status);
@@ -232,13 +233,13 @@ export function registerAccess(program: Command): void {
     ['approve', 'approved'],
     ['deny', 'denied'],
   ] as const) {
-    program
-      .command(name)
+    withMfaFlags(program
+      .command(name))
       .description(`${name} a pending request (you cannot decide your own)`)
       .argument('<requestId>')
       .requiredOption('--reason <text>', 'why; recorded in the audit log')
-      .action(async (id: string, o: { reason: string }, cmd: Command) => {
-        const client = clientFor(cmd);
+      .action(async (id: string, o: MfaFlags & { reason: string }, cmd: Command) => {
+        const client = await mfaClient(cmd, o);
         const r = name === 'approve' ? await client.approve(id, o.reason) : await client.deny(id, o.reason);
         emit(cmd, r, () => out(`${verb} request ${id}; it is now ${r?.status ?? 'updated'}`));
       });

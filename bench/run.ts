@@ -9,6 +9,7 @@ import { fmt, log, PG_URL, SCALE, type Figure, type Results } from './lib/common
 import { BenchContext } from './lib/context.js';
 import { REPO_ROOT } from './lib/load.js';
 import { scale } from './scale.js';
+import { scimRevoke } from './scim-revoke.js';
 
 /**
  * `npm run bench [-- name...]`: run every benchmark (or those whose name contains one of the
@@ -23,6 +24,7 @@ const BENCHES: { name: string; run: (ctx: BenchContext) => Promise<Results> }[] 
   { name: 'scale', run: scale },
   { name: 'activate-e2e', run: activateE2e },
   { name: 'audit', run: audit },
+  { name: 'scim-revoke', run: scimRevoke },
 ];
 
 /** The commit measured, and how many files differed from it (src/ moves while benchmarks run). */

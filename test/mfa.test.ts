@@ -118,6 +118,8 @@ for (const backend of BACKENDS) {
       alice = await user(s, 'alice');
     });
     after(async () => s?.cleanup());
+    /** Past the failure window (= the lockout): earlier wrong codes no longer count. */
+    const ageOut = () => s.clock.advance(5 * MIN + STEP);
 
     test('nothing enrolled at first; verify without a factor is refused', async () => {
       const st = await s.call('GET', '/api/v1/me/mfa', alice);
@@ -204,7 +206,7 @@ for (const backend of BACKENDS) {
     });
 
     test('wrong codes lock the principal: 429 even for the right code, until the lockout ends', async () => {
-      s.clock.advance(STEP);
+      ageOut();
       const right = () => codeAt(secret, s.clock.now());
       const wrong = () => String((Number(right()) + 1) % 1_000_000).padStart(6, '0');
       for (let i = 0; i < 5; i++) {
@@ -231,16 +233,27 @@ for (const backend of BACKENDS) {
       assert.equal(ok.status, 200, JSON.stringify(ok.body));
     });
 
-    test('a success clears the count: four failures, a success, four more do not lock', async () => {
+    test('a success does not wipe earlier failures; they age out with the window', async () => {
+      const wrong = () => ({ code: codeAt(secret, s.clock.now()) === '000000' ? '111111' : '000000' });
+      const verify = (body: { code: string }) => s.call('POST', '/api/v1/me/mfa/totp/verify', alice, body);
+      ageOut();
+      for (let i = 0; i < 4; i++) assert.equal((await verify(wrong())).status, 403);
       s.clock.advance(STEP);
-      for (let round = 0; round < 2; round++) {
-        for (let i = 0; i < 4; i++) assert.equal((await s.call('POST', '/api/v1/me/mfa/totp/verify', alice, { code: '000000' === codeAt(secret, s.clock.now()) ? '111111' : '000000' })).status, 403);
-        s.clock.advance(STEP);
-        assert.equal((await s.call('POST', '/api/v1/me/mfa/totp/verify', alice, { code: codeAt(secret, s.clock.now()) })).status, 200);
-      }
+      assert.equal((await verify({ code: codeAt(secret, s.clock.now()) })).status, 200);
+      // The fifth failure in the window locks, the success in between notwithstanding.
+      assert.equal((await verify(wrong())).status, 403);
+      s.clock.advance(STEP);
+      assert.equal((await verify({ code: codeAt(secret, s.clock.now()) })).status, 429);
+
+      ageOut();
+      for (let i = 0; i < 4; i++) assert.equal((await verify(wrong())).status, 403);
+      ageOut();
+      for (let i = 0; i < 4; i++) assert.equal((await verify(wrong())).status, 403);
+      assert.equal((await verify({ code: codeAt(secret, s.clock.now()) })).status, 200);
     });
 
     test('recovery codes: single use, input normalized, rate-limited with TOTP', async () => {
+      ageOut();
       const first = await s.call('POST', '/api/v1/me/mfa/recovery/verify', alice, { code: recovery[0] });
       assert.equal(first.status, 200, JSON.stringify(first.body));
       assert.equal(first.body.method, 'recovery_code');
@@ -285,7 +298,7 @@ for (const backend of BACKENDS) {
     });
 
     test('verifyTotp (for the X-Elevate-TOTP header) has the route\'s semantics and records evidence on the actor', async () => {
-      s.clock.advance(STEP);
+      ageOut();
       const a = actorWithMfa('alice', s.clock.now());
       a.auth.mfa = [];
       const ev = await s.uc.mfa.verifyTotp(a, codeAt(secret, s.clock.now()));
@@ -299,6 +312,7 @@ for (const backend of BACKENDS) {
     });
 
     test('removing the app needs fresh MFA; the last factor takes the recovery codes with it', async () => {
+      ageOut();
       const no = await s.call('DELETE', '/api/v1/me/mfa/totp', alice);
       assert.equal(no.status, 403);
       assert.equal(no.body.error.code, 'mfa_required');

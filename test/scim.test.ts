@@ -122,7 +122,7 @@ for (const backend of BACKENDS) {
     });
 
     test('create a user: the id is the normalized userName, the rest maps onto the principal', async () => {
-      const manager = await newUser('dave@example.com', { displayName: 'Dave' });
+      const manager = await newUser('dave@example.com', { displayName: 'Dave', emails: [{ value: 'dave@example.com', type: 'work' }] });
       const r = await s.call(
         'POST',
         '/scim/v2/Users',
@@ -194,10 +194,10 @@ for (const backend of BACKENDS) {
       isScimError(await scim('POST', '/Users', [1, 2]), 400, 'invalidSyntax');
       isScimError(await s.call('POST', '/scim/v2/Users', SCIM_TOKEN, '{"userName": ', SCIM_JSON), 400, 'invalidSyntax');
       isScimError(await s.call('POST', '/scim/v2/Users', SCIM_TOKEN, '{"__proto__": {"x": 1}, "userName": "p"}', SCIM_JSON), 400);
-      let deep: unknown = 'x';
-      for (let i = 0; i < 5000; i++) deep = [deep];
-      isScimError(await scim('POST', '/Users', { userName: 'deep', name: deep }), 400);
-      isScimError(await s.call('POST', '/scim/v2/Users', SCIM_TOKEN, 'userName=x', { 'content-type': 'text/plain' }), 415);
+      const deep = `{"userName": "deep", "name": ${'['.repeat(5000)}"x"${']'.repeat(5000)}}`;
+      isScimError(await s.call('POST', '/scim/v2/Users', SCIM_TOKEN, deep, SCIM_JSON), 400);
+      isScimError(await s.call('POST', '/scim/v2/Users', SCIM_TOKEN, 'userName=x', { 'content-type': 'text/plain' }), 400, 'invalidSyntax');
+      isScimError(await s.call('POST', '/scim/v2/Users', SCIM_TOKEN, '<userName/>', { 'content-type': 'application/xml' }), 415);
       assert.equal((await scim('GET', '/Users?filter=' + encodeURIComponent('userName eq "x1"'))).body.totalResults, 0);
     });
 

@@ -234,13 +234,25 @@ for (const backend of BACKENDS) {
       }
     });
 
+    test('parallel guesses cannot outrun the lockout', async () => {
+      await user(s, 'pat');
+      const patPw = 'orange submarine lighthouse';
+      sentPasswords.add(patPw);
+      assert.equal((await s.call('PUT', '/api/v1/principals/pat/local-account', ADMIN_TOKEN, { username: 'pat', password: patPw })).status, 200);
+      // Sixteen wrong guesses at once, each from its own address: exactly five are checked, the rest are locked out.
+      const rs = await Promise.all(Array.from({ length: 16 }, (_, i) => login(i % 2 ? 'PAT' : 'pat', `parallel-guess-${i}`, { ip: `10.0.9.${i}` })));
+      const codes = rs.map((r) => r.status).sort();
+      assert.deepEqual(codes, [...Array(5).fill(401), ...Array(11).fill(429)], codes.join(','));
+      assert.equal((await login('pat', patPw, { ip: '10.0.9.100' })).status, 429);
+      s.clock.advance(15 * MIN + 1000);
+      assert.equal((await login('pat', patPw, { ip: '10.0.9.100' })).status, 200);
+    });
+
     test('the address is throttled too, but successful sign-ins do not count against it', async () => {
       // Twenty failures from one address over many names (none of them locks a name) lock the address.
       const ip = '10.0.2.1';
-      for (let i = 0; i < 20; i++) {
-        const r = await login(`spray-${i % 5}`, `spray-password-${i}`, { ip });
-        assert.equal(r.status, 401, `attempt ${i}`);
-      }
+      const spray = await Promise.all(Array.from({ length: 20 }, (_, i) => login(`spray-${i % 5}`, `spray-password-${i}`, { ip })));
+      assert.deepEqual(spray.map((r) => r.status), Array(20).fill(401));
       const blocked = await login('carol', pw.carol, { ip });
       assert.equal(blocked.status, 429);
       assert.equal(blocked.body.error.code, 'locked_out');
@@ -419,6 +431,43 @@ for (const backend of BACKENDS) {
       const none = await s.call('POST', '/api/v1/me/password', doraTok, { currentPassword: 'whatever-long', newPassword: 'another-long-phrase' });
       assert.equal(none.status, 404);
       assert.equal(none.body.error.code, 'no_local_account');
+
+      // A signed-in session is no unlimited password oracle: wrong current passwords count like failed sign-ins.
+      const fresh = await signIn('alice', pw.alice, '10.0.5.2'); // a success starts the count over
+      for (let i = 0; i < 5; i++) {
+        const g = await browser(fresh, 'POST', '/api/v1/me/password', { currentPassword: `current-guess-${i}`, newPassword: 'an-entirely-new-phrase' });
+        sentPasswords.add(`current-guess-${i}`);
+        assert.equal(g.status, 403, `guess ${i}: ${JSON.stringify(g.body)}`);
+      }
+      const stop = await browser(fresh, 'POST', '/api/v1/me/password', { currentPassword: pw.alice, newPassword: 'an-entirely-new-phrase' });
+      assert.equal(stop.status, 429, JSON.stringify(stop.body));
+      assert.equal(stop.body.error.code, 'locked_out');
+      assert.ok(Number(stop.headers['retry-after']) > 0);
+      assert.equal((await login('alice', pw.alice, { ip: '10.0.5.3' })).status, 429, 'the same lock as sign-in');
+      assert.equal((await me(fresh)).status, 200, 'the session itself goes on');
+      s.clock.advance(15 * MIN + 1000);
+      assert.equal((await login('alice', pw.alice, { ip: '10.0.5.3' })).status, 200);
+    });
+
+    test('an administrator resetting a password ends every session signed in with the old one', async () => {
+      const b1 = await signIn('bob', pw.bob, '10.0.7.1');
+      const b2 = await signIn('bob', pw.bob, '10.0.7.2');
+      const a = await signIn('alice', pw.alice, '10.0.7.3');
+      const next = 'reset by the helpdesk 2026';
+      sentPasswords.add(next);
+      const r = await s.call('PUT', '/api/v1/principals/bob/local-account', ADMIN_TOKEN, { username: 'bob', password: next });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      for (const j of [b1, b2]) {
+        const m = await me(j);
+        assert.equal(m.status, 401);
+        assert.equal(m.body.error.code, 'invalid_session');
+      }
+      assert.equal((await me(a)).status, 200, 'nobody else is signed out');
+      assert.equal((await login('bob', pw.bob, { ip: '10.0.7.1' })).status, 401);
+      pw.bob = next;
+      assert.equal((await login('bob', pw.bob, { ip: '10.0.7.1' })).status, 200);
+      const ev = (await auditOf('principal.local_account_set', 'bob')).find((e) => e.data.sessionsEnded >= 2);
+      assert.ok(ev, 'the reset is audited with the sessions it ended');
     });
 
     test('a suspended principal cannot sign in, and its live session stops at once', async () => {

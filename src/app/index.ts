@@ -7,13 +7,14 @@ import { makeAuditService, makeMaintenance, type AuditSigner } from './maintenan
 import { makeRequests } from './requests.js';
 import { makeBreakglass } from './breakglass.js';
 import { makeMfa } from './mfa.js';
+import { makeOutbox, type Sender } from './outbox.js';
 import { makeSessions } from './sessions.js';
 import { makeStepups } from './stepup.js';
 import { makeRoles } from './roles.js';
 import { makeScim } from './scim.js';
 
 /** The use cases, each built from the part of the dependencies it uses. */
-export function makeUseCases(deps: AppDeps, signer: AuditSigner) {
+export function makeUseCases(deps: AppDeps, signer: AuditSigner, senders: Partial<Record<string, Sender>> = {}) {
   const requests = makeRequests(deps);
   return {
     directory: makeDirectory(deps),
@@ -30,6 +31,7 @@ export function makeUseCases(deps: AppDeps, signer: AuditSigner) {
     sessions: makeSessions(deps),
     stepups: makeStepups(deps),
     breakglass: makeBreakglass(deps),
+    outbox: makeOutbox(deps, senders),
   };
 }
 
@@ -38,3 +40,4 @@ export type { Actor, AppDeps, IdentityOptions, Limits } from './context.js';
 export { bootstrap, BOOTSTRAP_ADMIN } from './bootstrap.js';
 export { applyRemoteChange, loadIndex } from './index-sync.js';
 export { keyIdOf, type AuditSigner } from './maintenance.js';
+export type { Sender } from './outbox.js';

@@ -17,7 +17,7 @@ import { deny } from './authz.js';
 import type { Actor, AppDeps } from './context.js';
 import { recordMfa } from './evidence.js';
 import type { Tx, WebauthnCredential } from './ports.js';
-import { lockedUntil, recordFailure, resetFailures, type ThrottlePolicy } from './throttle.js';
+import { lockedUntil, recordFailure, type ThrottlePolicy } from './throttle.js';
 
 /**
  * MFA factors: TOTP (RFC 6238), WebAuthn passkeys and security keys, recovery codes.
@@ -239,13 +239,17 @@ export function makeMfa(deps: Deps) {
   /**
    * Check a TOTP code against the principal's factor: throttle first (a locked principal is refused
    * even with the right code), then the code for the current step ±1, then replay (a step at or
-   * before the last accepted one). Counts failures; on success stores the step and clears the count.
+   * before the last accepted one). Counts failures; on success stores the step. A success does not
+   * wipe earlier failures (they age out with the window): the owner's own codes cannot buy a thief
+   * holding the same token more guesses.
    */
   async function checkTotp(tx: Tx, now: number, actor: Actor, code: string, purpose: 'verify' | 'confirm'): Promise<Outcome<{ step: number }>> {
     const data = { purpose };
+    // Read first: on PostgreSQL this locks the factor row, so a principal's attempts (on any node)
+    // run one after another and each sees the failures counted before it.
+    const f = await store.mfa.totp(tx, actor.principalId);
     const locked = await throttled<{ step: number }>(tx, now, actor, 'totp', data);
     if (locked) return locked;
-    const f = await store.mfa.totp(tx, actor.principalId);
     if (!f) return fail(tx, now, actor, 'totp', 'totp_not_enrolled', new Conflict('totp_not_enrolled', 'no authenticator app is enrolled: POST /api/v1/me/mfa/totp first'), data);
     if (purpose === 'verify' && f.confirmedAt === null) {
       return fail(tx, now, actor, 'totp', 'totp_not_confirmed', new Conflict('totp_not_confirmed', 'the authenticator app is not confirmed yet: POST /api/v1/me/mfa/totp/confirm'), data);
@@ -274,7 +278,6 @@ export function makeMfa(deps: Deps) {
         ? fail(tx, now, actor, 'totp', 'mfa_code_replayed', new Forbidden('mfa_code_replayed', 'this code was used already: wait for the next one', { reasons: ['mfa_code_replayed'] }), data)
         : fail(tx, now, actor, 'totp', 'mfa_invalid_code', new Forbidden('mfa_invalid_code', 'the code is wrong', { reasons: ['mfa_invalid_code'] }), data);
     }
-    await resetFailures(store, tx, throttleKey(actor.principalId));
     await store.mfa.putTotp(tx, { ...f, lastStep: step, confirmedAt: f.confirmedAt ?? now });
     return ok({ step });
   }
@@ -539,13 +542,14 @@ export function makeMfa(deps: Deps) {
       if (!code) throw new Invalid('invalid_request', 'code must be a recovery code like xxxx-xxxx-xxxx', { field: 'code', reason: 'recovery_code_format' });
       const now = clock.now();
       return run(async (tx) => {
+        // Serialize with the principal's TOTP attempts (the factor row lock), as checkTotp does.
+        await store.mfa.totp(tx, actor.principalId);
         const locked = await throttled<MfaEvidence>(tx, now, actor, 'recovery_code');
         if (locked) return locked;
         if (!(await store.mfa.useRecoveryCode(tx, actor.principalId, recoveryHash(actor.principalId, code), now))) {
           await countFailure(tx, now, actor.principalId);
           return fail(tx, now, actor, 'recovery_code', 'mfa_invalid_code', new Forbidden('mfa_invalid_code', 'the recovery code is wrong or was used already', { reasons: ['mfa_invalid_code'] }));
         }
-        await resetFailures(store, tx, throttleKey(actor.principalId));
         const ev: MfaEvidence = { method: 'recovery_code', at: now };
         await succeed(tx, now, actor, ev, { remaining: await store.mfa.unusedRecoveryCodes(tx, actor.principalId) });
         return ok(ev);

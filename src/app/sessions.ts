@@ -323,7 +323,9 @@ export function makeSessions(deps: Deps) {
         if (!owner) await store.identities.link(tx, 'username', uname, id, now);
         await store.localAccounts.put(tx, id, hash, now);
         await resetFailures(store, tx, `login:user:${uname}`);
-        await writeAudit(audit, tx, now, actor, { principalId: id }, [draft('principal.local_account_set', 'info', { username: uname })]);
+        // A password set by an administrator (a reset, often after a compromise) ends every session signed in with the old one.
+        const n = await store.sessions.revokeAll(tx, id, now);
+        await writeAudit(audit, tx, now, actor, { principalId: id }, [draft('principal.local_account_set', 'info', { username: uname, sessionsEnded: n })]);
       });
       return { username: uname };
     },
@@ -336,10 +338,24 @@ export function makeSessions(deps: Deps) {
         username: (await store.identities.linksOf(tx, actor.principalId)).find((l) => l.kind === 'username')?.key ?? null,
       }));
       if (!current.account) throw new NotFound('no_local_account', 'this principal has no local password');
+      // Guesses of the current password count against the sign-in name like sign-in failures: a session is no unlimited password oracle.
+      const key = `login:user:${current.username ?? `principal:${actor.principalId}`}`;
+      const policy = { maxFailures: opts.loginMaxFailures, windowMs: opts.loginLockoutMs, lockoutMs: opts.loginLockoutMs };
+      const locked = await store.transaction(async (tx) => {
+        const until = await lockedUntil(store, tx, key, now);
+        if (until !== null) {
+          await writeAudit(audit, tx, now, actor, { principalId: actor.principalId }, [draft('principal.password_change_failed', 'denied', {}, ['locked_out'])]);
+          return until;
+        }
+        await recordFailure(store, tx, key, now, policy);
+        return null;
+      });
+      if (locked !== null) throw new TooManyAttempts('locked_out', 'too many wrong passwords: try again later', { retryAfterSeconds: Math.ceil((locked - now) / 1000) });
       if (typeof input.currentPassword !== 'string' || !(await verifyPassword(input.currentPassword, current.account.passwordHash))) {
         await store.transaction((tx) => writeAudit(audit, tx, now, actor, { principalId: actor.principalId }, [draft('principal.password_change_failed', 'denied', {}, ['invalid_credentials'])]));
         throw new Forbidden('invalid_credentials', 'the current password is wrong');
       }
+      await store.transaction((tx) => resetFailures(store, tx, key));
       const hash = await hashPassword(checkPasswordPolicy(input.newPassword, current.username));
       await store.transaction(async (tx) => {
         await store.localAccounts.put(tx, actor.principalId, hash, now);

@@ -1,11 +1,12 @@
 /**
- * In-process job loops: scheduled starts, expiry bookkeeping, approval timeouts, audit checkpoints.
+ * In-process job loops: scheduled starts, expiry bookkeeping, approval timeouts, outbox delivery, audit checkpoints.
  * Each tick is one short transaction per job; on PostgreSQL rows are leased with SKIP LOCKED, so
  * any number of nodes can run these loops and each item is processed once.
  */
 export interface JobTarget {
   maintenance: { expireDue(batch?: number): Promise<number>; startDue(batch?: number): Promise<number>; timeOutDue(batch?: number): Promise<number> };
   audit: { checkpoint(): Promise<number | null> };
+  outbox: { dispatch(): Promise<number> };
 }
 
 export interface JobOptions {
@@ -40,6 +41,7 @@ export function startJobs(t: JobTarget, o: JobOptions): { stop(): Promise<void>;
     await runOne('start', () => drain(() => t.maintenance.startDue()));
     await runOne('expire', () => drain(() => t.maintenance.expireDue()));
     await runOne('timeout', () => drain(() => t.maintenance.timeOutDue()));
+    await runOne('outbox', () => t.outbox.dispatch());
     const now = Date.now();
     if (now - lastCheckpoint >= o.checkpointEveryMs) {
       lastCheckpoint = now;

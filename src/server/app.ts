@@ -15,6 +15,7 @@ import { accessRoutes } from './routes/access.js';
 import { auditRoutes } from './routes/audit.js';
 import { authRoutes, identityRoutes } from './routes/auth.js';
 import { makeOidcClient, type OidcConfig } from './oidc.js';
+import { webhookSender, type WebhookTarget } from '../adapters/webhook/webhook.js';
 import { directoryRoutes } from './routes/directory.js';
 import { mfaRoutes } from './routes/mfa.js';
 import { pageRoutes } from './pages.js';
@@ -35,6 +36,8 @@ export interface ServerOptions {
   secretKey?: Uint8Array;
   /** Sign-in through an OpenID Connect provider (ELEVATE_OIDC_*); null/absent: local accounts only. */
   oidc?: OidcConfig | null;
+  /** Where notifications (break-glass use) are delivered: ELEVATE_NOTIFY_WEBHOOK_URL and _SECRET. */
+  notifyWebhook?: WebhookTarget | null;
   /** ELEVATE_SCIM_TOKEN: a bearer token for /scim/v2 given by configuration (admins can also create them). */
   scimToken?: string | null;
   /** Addresses of reverse proxies whose X-Forwarded-For is believed (CIDR list); none by default. */
@@ -63,7 +66,7 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
   o.store.changes.publish = (tx, c) => localPublish(tx, { ...c, origin: nodeId });
   const identity = { ...defaultIdentityOptions(o.identity?.publicUrl), ...o.identity };
   const deps = { store: o.store, index, clock: o.clock, newId: randomUUID, limits: o.limits, identity, sealer: makeSealer(o.secretKey ?? randomBytes(32)) };
-  const uc = makeUseCases(deps, o.signer);
+  const uc = makeUseCases(deps, o.signer, o.notifyWebhook ? { notify: webhookSender(o.notifyWebhook) } : {});
 
   // The change feed can speak before the Fastify app (and its logger) exists.
   let appLog: FastifyBaseLogger | null = null;

@@ -20,6 +20,7 @@ export interface Config {
   identity: Partial<IdentityOptions>;
   oidc: OidcConfig | null;
   scimToken: string | null;
+  notifyWebhook: { url: string; secret: string } | null;
   trustedProxies: string[];
   secretKeyPath: string;
 }
@@ -71,7 +72,12 @@ function identityConfig(env: NodeJS.ProcessEnv, port: number) {
   }
   const trustedProxies = (env.ELEVATE_TRUSTED_PROXIES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   parseCidrs(trustedProxies, 'ELEVATE_TRUSTED_PROXIES');
-  return { publicUrl, identity, oidc, scimToken: env.ELEVATE_SCIM_TOKEN || null, trustedProxies };
+  let notifyWebhook: { url: string; secret: string } | null = null;
+  if (env.ELEVATE_NOTIFY_WEBHOOK_URL) {
+    if (!env.ELEVATE_NOTIFY_WEBHOOK_SECRET) throw new Error('ELEVATE_NOTIFY_WEBHOOK_SECRET is required with ELEVATE_NOTIFY_WEBHOOK_URL (deliveries are signed)');
+    notifyWebhook = { url: new URL(env.ELEVATE_NOTIFY_WEBHOOK_URL).href, secret: env.ELEVATE_NOTIFY_WEBHOOK_SECRET };
+  }
+  return { publicUrl, identity, oidc, scimToken: env.ELEVATE_SCIM_TOKEN || null, trustedProxies, notifyWebhook };
 }
 
 /** The key that seals secrets at rest (TOTP seeds): 32 random bytes in a 0600 file, shared by every node, never in the database. */

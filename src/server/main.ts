@@ -20,6 +20,7 @@ const elevate = await buildServer({
   identity: cfg.identity,
   oidc: cfg.oidc,
   scimToken: cfg.scimToken,
+  notifyWebhook: cfg.notifyWebhook,
   trustedProxies: cfg.trustedProxies,
   secretKey: loadOrCreateSecretKey(cfg.secretKeyPath),
   logger,

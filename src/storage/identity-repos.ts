@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type {
   BreakglassRepo,
   BreakglassReview,
@@ -58,6 +58,9 @@ export function localAccountRepo(): LocalAccountRepo {
 export function throttleRepo(dialect: Dialect): ThrottleRepo {
   return {
     async get(tx, key) {
+      // FOR UPDATE cannot lock a row that does not exist yet: without this, parallel first attempts
+      // all read "no failures" and overwrite each other's count. The lock is held until commit.
+      if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext('elevate_throttle:' || current_schema() || ':' || ${key}))`.execute(q(tx));
       const r = await q(tx)
         .selectFrom('throttles')
         .selectAll()

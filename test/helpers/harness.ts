@@ -51,6 +51,7 @@ export const ADMIN_TOKEN = 'elv_' + 'a'.repeat(43);
 
 export interface TestServer extends Elevate {
   clock: ManualClock;
+  store: Store;
   /** inject() with a bearer token, returning status and parsed JSON. */
   call(method: InjectOptions['method'], url: string, token: string | null, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   cleanup(): Promise<void>;
@@ -70,6 +71,7 @@ export async function startServer(backend: 'sqlite' | 'postgres', opts: { clock?
   });
   return Object.assign(e, {
     clock,
+    store: s.store,
     async call(method: InjectOptions['method'], url: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) {
       const res = await e.app.inject({
         method,

@@ -209,5 +209,14 @@ export function identityRoutes(app: FastifyInstance, uc: UseCases, o: AuthRouteO
   app.post<{ Params: Static<typeof Params>; Body: Static<typeof CloseBody> }>('/breakglass/reviews/:id/close', { schema: { tags: ['breakglass'], summary: 'Close the after-the-fact review of a break-glass use (not your own)', params: Params, body: CloseBody, response: { 200: Review, ...err } } }, async (req) =>
     review(await uc.breakglass.closeReview(actorOf(req), req.params.id, req.body.note)),
   );
+
+  // The outbox: notifications waiting, failed, or dead (attempts exhausted).
+  const OutboxQuery = T.Object({ kind: T.Optional(Str(100)), undelivered: T.Optional(T.Boolean()), limit: T.Optional(T.Integer({ minimum: 1, maximum: 1000 })) });
+  const OutboxOut = T.Object({ id: T.String(), kind: T.String(), payload: T.Record(T.String(), T.Unknown()), createdAt: T.String(), attempts: T.Integer(), nextAttemptAt: S.NullableTime, deliveredAt: S.NullableTime, lastError: T.Union([T.String(), T.Null()]) });
+  app.get<{ Querystring: Static<typeof OutboxQuery> }>('/outbox', { schema: { tags: ['outbox'], summary: 'Admin: effects waiting to leave Elevate, and failed deliveries', querystring: OutboxQuery, response: { 200: T.Object({ items: T.Array(OutboxOut) }), ...err } } }, async (req) => ({
+    items: (await uc.outbox.list(actorOf(req), { ...(req.query.kind ? { kind: req.query.kind } : {}), undeliveredOnly: req.query.undelivered === true, limit: req.query.limit ?? 100 })).map((i) => ({
+      ...i, createdAt: iso(i.createdAt)!, deliveredAt: iso(i.deliveredAt), nextAttemptAt: i.deliveredAt !== null || i.nextAttemptAt === Number.MAX_SAFE_INTEGER ? null : iso(i.nextAttemptAt),
+    })),
+  }));
   void o;
 }

@@ -252,6 +252,19 @@ for (const backend of BACKENDS) {
       assert.equal((await verify({ code: codeAt(secret, s.clock.now()) })).status, 200);
     });
 
+    test('parallel wrong codes cannot outrun the lockout', async () => {
+      const erin = await user(s, 'erin');
+      const e = await s.call('POST', '/api/v1/me/mfa/totp', erin);
+      assert.equal((await s.call('POST', '/api/v1/me/mfa/totp/confirm', erin, { code: codeAt(e.body.secret, s.clock.now()) })).status, 200);
+      const right = codeAt(e.body.secret, s.clock.now());
+      const wrong = Array.from({ length: 12 }, (_, i) => String((Number(right) + 1 + i) % 1_000_000).padStart(6, '0'));
+      const results = await Promise.all(
+        wrong.map((code, i) => (i % 2 ? s.call('POST', '/api/v1/me/mfa/totp/verify', erin, { code }) : s.call('POST', '/api/v1/me/mfa/recovery/verify', erin, { code: `zzzz-zzzz-zz${String(i).padStart(2, '0')}` }))),
+      );
+      const statuses = results.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [...Array(5).fill(403), ...Array(7).fill(429)], JSON.stringify(results.map((r) => r.body.error?.code)));
+    });
+
     test('recovery codes: single use, input normalized, rate-limited with TOTP', async () => {
       ageOut();
       const first = await s.call('POST', '/api/v1/me/mfa/recovery/verify', alice, { code: recovery[0] });

@@ -354,6 +354,12 @@ for (const backend of BACKENDS) {
       const gone = await check(s, 'bg', 'prod-emergency', '/prod/payments');
       assert.equal(gone.allowed, false);
       assert.equal(gone.reason, 'no_active_assignment');
+      // The expiry job books it, like any other grant.
+      await s.jobs.tick();
+      const ended = (await s.call('GET', '/api/v1/assignments?source=breakglass', ADMIN_TOKEN)).body.items;
+      assert.deepEqual(ended.map((x: any) => [x.id, x.status]), [[a.id, 'expired']]);
+      const expired = (await s.call('GET', '/api/v1/audit?type=assignment.expired&principal=bg', ADMIN_TOKEN)).body.items;
+      assert.equal(expired.filter((e: any) => e.data.assignmentId === a.id).length, 1);
       // The chain still verifies.
       const v = await s.call('GET', '/api/v1/audit/verify', ADMIN_TOKEN);
       assert.equal(v.body.ok, true, JSON.stringify(v.body));

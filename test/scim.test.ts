@@ -380,6 +380,7 @@ for (const backend of BACKENDS) {
       const dep = await s.call('GET', `/api/v1/audit?type=principal.deprovisioned&principal=${enc}`, A);
       assert.deepEqual(dep.body.items[0].data.revokedAssignments.sort(), [act.body.assignmentId, direct.body.id].sort());
       assert.equal(dep.body.items[0].data.sessionsRevoked, 1);
+      assert.equal(dep.body.items[0].data.tokensRevoked.length, 1);
 
       // Re-activation restores the person, not the access.
       const on = await scim('PATCH', `/Users/${enc}`, patchOp({ op: 'Replace', path: 'active', value: true }));
@@ -387,8 +388,11 @@ for (const backend of BACKENDS) {
       const again = await check(id, 'ops', '/prod/db');
       assert.deepEqual([again.body.allowed, again.body.reason], [false, 'no_active_assignment']);
       assert.equal((await s.call('GET', `/api/v1/assignments/${act.body.assignmentId}`, A)).body.status, 'revoked');
-      // The eligibility survived: she can activate again, through the usual path.
-      const re = await s.call('POST', '/api/v1/requests', token, { roleId: 'ops', scope: '/prod/db', duration: 'PT1H', justification: 'INC-9 back from leave' });
+      // Her old API token stays revoked; the eligibility survived: with a new token she can activate again.
+      s.clock.advance(2_000); // past the token cache
+      assert.equal((await s.call('GET', '/api/v1/me', token)).status, 401);
+      const fresh = (await s.call('POST', `/api/v1/principals/${enc}/tokens`, A, {})).body.token as string;
+      const re = await s.call('POST', '/api/v1/requests', fresh, { roleId: 'ops', scope: '/prod/db', duration: 'PT1H', justification: 'INC-9 back from leave' });
       assert.equal(re.status, 201, JSON.stringify(re.body));
       assert.equal((await check(id, 'ops', '/prod/db')).body.allowed, true);
 

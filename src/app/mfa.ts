@@ -247,9 +247,9 @@ export function makeMfa(deps: Deps) {
     const data = { purpose };
     // Read first: on PostgreSQL this locks the factor row, so a principal's attempts (on any node)
     // run one after another and each sees the failures counted before it.
+    const f = await store.mfa.totp(tx, actor.principalId);
     const locked = await throttled<{ step: number }>(tx, now, actor, 'totp', data);
     if (locked) return locked;
-    const f = await store.mfa.totp(tx, actor.principalId);
     if (!f) return fail(tx, now, actor, 'totp', 'totp_not_enrolled', new Conflict('totp_not_enrolled', 'no authenticator app is enrolled: POST /api/v1/me/mfa/totp first'), data);
     if (purpose === 'verify' && f.confirmedAt === null) {
       return fail(tx, now, actor, 'totp', 'totp_not_confirmed', new Conflict('totp_not_confirmed', 'the authenticator app is not confirmed yet: POST /api/v1/me/mfa/totp/confirm'), data);
@@ -543,6 +543,7 @@ export function makeMfa(deps: Deps) {
       const now = clock.now();
       return run(async (tx) => {
         // Serialize with the principal's TOTP attempts (the factor row lock), as checkTotp does.
+        await store.mfa.totp(tx, actor.principalId);
         const locked = await throttled<MfaEvidence>(tx, now, actor, 'recovery_code');
         if (locked) return locked;
         if (!(await store.mfa.useRecoveryCode(tx, actor.principalId, recoveryHash(actor.principalId, code), now))) {

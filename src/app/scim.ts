@@ -427,9 +427,8 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 /** Two values of a multi-valued attribute are one when their `value` is (members, emails), else when they are equal. */
-function sameItem(a: unknown, b: unknown): boolean {
-  if (isObj(a) && isObj(b) && a.value !== undefined && b.value !== undefined) return same(a.value, b.value);
-  return same(a, b);
+function itemKey(x: unknown): string {
+  return isObj(x) && x.value !== undefined ? `v:${JSON.stringify(x.value)}` : `j:${JSON.stringify(x)}`;
 }
 
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
@@ -447,10 +446,11 @@ function pinned(f: Filter): Json | null {
 
 function addValues(container: Json, key: string, values: unknown[]): void {
   const arr = asArray(container[key]).slice();
+  const at = new Map(arr.map((x, i) => [itemKey(x), i]));
   for (const v of values) {
-    const at = arr.findIndex((x) => sameItem(x, v));
-    if (at >= 0) arr[at] = isObj(arr[at]) && isObj(v) ? { ...arr[at], ...v } : v;
-    else arr.push(v);
+    const i = at.get(itemKey(v));
+    if (i !== undefined) arr[i] = isObj(arr[i]) && isObj(v) ? { ...arr[i], ...v } : v;
+    else at.set(itemKey(v), arr.push(v) - 1);
   }
   container[key] = arr;
 }
@@ -496,7 +496,8 @@ function applyOp(doc: Json, op: PatchOp, coreUrn: string): void {
     if (op.op === 'remove') {
       // Removing what is not there is done already (IdPs retry).
       if (path.sub) for (const i of hits) delete (arr[i] as Json)[keyOf(arr[i] as Json, path.sub)];
-      container[attr] = path.sub ? arr : arr.filter((_, i) => !hits.includes(i));
+      const gone = new Set(hits);
+      container[attr] = path.sub ? arr : arr.filter((_, i) => !gone.has(i));
       return;
     }
     if (hits.length === 0) {
@@ -536,8 +537,12 @@ function applyOp(doc: Json, op: PatchOp, coreUrn: string): void {
 
   if (op.op === 'remove') {
     // Entra removes members by value: {"op":"remove","path":"members","value":[{"value":"id"}]}.
-    if (multi && value !== undefined && value !== null) container[attr] = asArray(cur).filter((x) => !asArray(value).some((v) => sameItem(x, v)));
-    else delete container[attr];
+    if (multi && value !== undefined && value !== null) {
+      const gone = new Set(asArray(value).map(itemKey));
+      container[attr] = asArray(cur).filter((x) => !gone.has(itemKey(x)));
+    } else {
+      delete container[attr];
+    }
     return;
   }
   if (multi) {
@@ -808,7 +813,15 @@ export function makeScim(deps: Deps) {
     const live = await store.assignments.list(tx, { principalId: id, live: true, limit: 100_000 });
     for (const a of live) await endAssignment(deps, tx, actor, a, 'revoked', now, 'deprovisioned');
     const sessions = await store.sessions.revokeAll(tx, id, now);
-    await writeAudit(audit, tx, now, actor, { principalId: id }, [draft('principal.deprovisioned', 'info', { ...VIA, revokedAssignments: live.map((a) => a.id), sessionsRevoked: sessions }, ['deprovisioned'])]);
+    // Offboarding ends the person's API tokens too: re-activation must not bring them back.
+    const tokens = (await store.tokens.listFor(tx, id)).filter((t) => t.revokedAt === null);
+    for (const t of tokens) {
+      await store.tokens.revoke(tx, t.id, now);
+      await store.changes.publish(tx, { kind: 'token', id: t.id });
+    }
+    await writeAudit(audit, tx, now, actor, { principalId: id }, [
+      draft('principal.deprovisioned', 'info', { ...VIA, revokedAssignments: live.map((a) => a.id), sessionsRevoked: sessions, tokensRevoked: tokens.map((t) => t.id) }, ['deprovisioned']),
+    ]);
   }
 
   /** Bring a user to the state a document describes, in the caller's transaction. */

@@ -263,6 +263,11 @@ export function makeSessions(deps: Deps) {
 
     actorFor: signedInActor,
 
+    /** Drop expired short-lived state (WebAuthn challenges, OIDC state, step-up codes). */
+    async purgeExpired(): Promise<number> {
+      return store.transaction((tx) => store.challenges.purgeExpired(tx, clock.now()));
+    },
+
     /** Start an OpenID Connect sign-in: state, nonce and PKCE verifier kept server-side for 10 minutes. */
     async oidcBegin(returnTo: string): Promise<{ state: string; nonce: string; verifier: string }> {
       const now = clock.now();

@@ -7,6 +7,7 @@ export interface JobTarget {
   maintenance: { expireDue(batch?: number): Promise<number>; startDue(batch?: number): Promise<number>; timeOutDue(batch?: number): Promise<number> };
   audit: { checkpoint(): Promise<number | null> };
   outbox: { dispatch(): Promise<number> };
+  sessions: { purgeExpired(): Promise<number> };
 }
 
 export interface JobOptions {
@@ -42,6 +43,7 @@ export function startJobs(t: JobTarget, o: JobOptions): { stop(): Promise<void>;
     await runOne('expire', () => drain(() => t.maintenance.expireDue()));
     await runOne('timeout', () => drain(() => t.maintenance.timeOutDue()));
     await runOne('outbox', () => t.outbox.dispatch());
+    await runOne('purge', () => t.sessions.purgeExpired());
     const now = Date.now();
     if (now - lastCheckpoint >= o.checkpointEveryMs) {
       lastCheckpoint = now;

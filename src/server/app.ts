@@ -20,7 +20,7 @@ import { directoryRoutes } from './routes/directory.js';
 import { mfaRoutes } from './routes/mfa.js';
 import { pageRoutes } from './pages.js';
 import { roleRoutes } from './routes/roles.js';
-import { scimRoutes } from './routes/scim.js';
+import { scimAdminRoutes, scimRoutes } from './routes/scim.js';
 
 export interface ServerOptions {
   store: Store;
@@ -157,6 +157,7 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
       accessRoutes(api, uc);
       auditRoutes(api, uc, deps);
       mfaRoutes(api, uc);
+      scimAdminRoutes(api, uc);
       identityRoutes(api, uc, authOpts);
     },
     { prefix: '/api/v1' },

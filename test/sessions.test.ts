@@ -488,8 +488,9 @@ for (const backend of BACKENDS) {
       assert.ok(ev.some((e) => e.reasons[0] === 'principal_suspended'), JSON.stringify(ev.map((e) => e.reasons)));
       assert.ok(ev.some((e) => e.reasons[0] === 'invalid_credentials'));
 
-      // Back to active: a fresh sign-in works.
+      // Back to active: the old session stays dead (suspension signed carol out everywhere); a fresh sign-in works.
       assert.equal((await s.call('PATCH', '/api/v1/principals/carol', ADMIN_TOKEN, { status: 'active' })).status, 200);
+      assert.equal((await me(live)).status, 401);
       assert.equal((await login('carol', pw.carol, { ip: '10.0.6.3' })).status, 200);
     });
   });

@@ -122,6 +122,8 @@ export function directoryWrites(deps: Deps) {
         for (const r of await store.requests.list(tx, { principalId: id, status: 'pending_approval', limit: 10_000 })) {
           await store.requests.update(tx, { ...r, status: 'cancelled', reasons: [o.suspendReason ?? 'principal_suspended'], updatedAt: now });
         }
+        // Suspension signs the person out everywhere: reactivating must not revive an old session.
+        await store.sessions.revokeAll(tx, id, now);
       }
       const changed = Object.keys(patch);
       await writeAudit(audit, tx, now, actor, { principalId: id }, [

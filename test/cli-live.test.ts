@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { generateSync } from 'otplib';
 import { ROOT, assertBuilt, parseJson, runCli } from './helpers/cli.js';
 
 /**
@@ -135,5 +136,55 @@ eligibilities:
     const tampered = await runCli(['--json', 'audit', 'verify', '--file', exp, '--key', pem], {});
     assert.equal(tampered.code, 1);
     assert.equal(parseJson<{ firstBadEvent: { seq: number } }>(tampered).firstBadEvent.seq, JSON.parse(lines[i]!).seq);
+  });
+
+  test('MFA from the CLI: --totp, and --step-up confirmed in a signed-in session', async () => {
+    const api = async (method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) => {
+      const res = await fetch(url + path, {
+        method,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+    };
+    assert.equal((await api('POST', '/api/v1/principals', admin, { id: 'carol', kind: 'user', name: 'Carol' })).status, 201);
+    assert.equal((await api('PUT', '/api/v1/principals/carol/local-account', admin, { username: 'carol', password: 'a long pass phrase 42' })).status, 200);
+    assert.equal((await api('POST', '/api/v1/roles', admin, { id: 'deploy', riskTier: 'high', settings: { mfa: 'any' } })).status, 201);
+    assert.equal((await api('POST', '/api/v1/eligibilities', admin, { principalId: 'carol', roleId: 'deploy', scope: '/prod', endsAt: null, justification: 'release manager' })).status, 201);
+    const carol = (await runCli(['tokens', 'create', 'carol'], as(admin))).stdout.trim();
+    const secret = (await api('POST', '/api/v1/me/mfa/totp', carol)).body.secret as string;
+    // Codes for successive time steps (the server accepts one step of drift), each usable once.
+    const code = (stepsAhead: number) => generateSync({ secret, epoch: Math.floor(Date.now() / 1000) + 30 * stepsAhead });
+    assert.equal((await api('POST', '/api/v1/me/mfa/totp/confirm', carol, { code: code(-1) })).status, 200);
+
+    const args = ['activate', 'deploy', '--scope', '/prod', '--duration', '10m', '--reason', 'release 2.4 rollout CHG-77'];
+    const bare = await runCli(args, as(carol));
+    assert.equal(bare.code, 3, bare.stdout + bare.stderr);
+    assert.match(bare.stderr, /mfa_required/);
+    const withCode = await runCli([...args, '--totp', code(0)], as(carol));
+    assert.equal(withCode.code, 0, withCode.stdout + withCode.stderr);
+
+    // --step-up: the CLI prints a link and a code; carol confirms it in a browser session with fresh MFA.
+    let confirming: Promise<void> | null = null;
+    const stepped = runCli([...args.map((a) => (a === '/prod' ? '/prod/api' : a)), '--step-up'], as(carol), {
+      timeoutMs: 60_000,
+      onStderr: (all) => {
+        const m = /confirm the code ([A-Z]{4}-[A-Z]{4})/.exec(all);
+        if (!m || confirming) return;
+        confirming = (async () => {
+          assert.match(all, new RegExp(`open http://localhost:\\d+/stepup\\?code=${m[1]}`));
+          const login = await api('POST', '/auth/login', null, { username: 'carol', password: 'a long pass phrase 42' });
+          const cookie = (login.headers.getSetCookie() as string[]).map((c) => c.split(';')[0]).join('; ');
+          const h = { cookie, 'x-csrf-token': login.body.csrfToken as string };
+          assert.equal((await api('POST', '/api/v1/me/mfa/totp/verify', null, { code: code(1) }, h)).status, 200);
+          assert.equal((await api('POST', '/api/v1/stepups/confirm', null, { userCode: m[1] }, h)).status, 204);
+        })();
+      },
+    });
+    const r = await stepped;
+    await confirming;
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /verified \(totp\)/);
   });
 });

@@ -29,6 +29,8 @@ export interface RunOptions {
   /** Kill the child and reject after this long (default 30 s). */
   timeoutMs?: number;
   cwd?: string;
+  /** Called with everything written to stderr so far, as it arrives (to answer a prompt-like flow). */
+  onStderr?: (all: string) => void;
 }
 
 let isolated: string | undefined;
@@ -57,7 +59,10 @@ export function runCli(args: readonly string[], env: Record<string, string | und
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      opts.onStderr?.(stderr);
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`elevate ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateSync } from 'otplib';
 import { TOTP } from '../src/app/mfa.js';
-import { ADMIN_TOKEN, BACKENDS, startServer, user, type TestServer } from './helpers/harness.js';
+import { ADMIN_TOKEN, BACKENDS, sessionFor, startServer, user, type TestServer } from './helpers/harness.js';
 
 /**
  * MFA at activation through an API token (X-Elevate-TOTP), and approving is as privileged as
@@ -17,11 +17,14 @@ for (const b of BACKENDS) {
     const secrets: Record<string, string> = {};
     const code = (who: string) => generateSync({ secret: secrets[who]!, epoch: Math.floor(s.clock.now() / 1000), ...TOTP });
 
+    /** Factors are enrolled in a browser session; an API token cannot give itself MFA. */
     async function enrollTotp(who: string) {
-      const e = await s.call('POST', '/api/v1/me/mfa/totp', tokens[who]!);
+      assert.equal((await s.call('POST', '/api/v1/me/mfa/totp', tokens[who]!)).body.error.code, 'session_required');
+      const session = await sessionFor(s, who);
+      const e = await s.call('POST', '/api/v1/me/mfa/totp', session);
       assert.equal(e.status, 201, JSON.stringify(e.body));
       secrets[who] = e.body.secret;
-      assert.ok((await s.call('POST', '/api/v1/me/mfa/totp/confirm', tokens[who]!, { code: code(who) })).status < 300);
+      assert.ok((await s.call('POST', '/api/v1/me/mfa/totp/confirm', session, { code: code(who) })).status < 300);
       s.clock.advance(30_000);
     }
 

@@ -153,10 +153,16 @@ eligibilities:
     assert.equal((await api('POST', '/api/v1/roles', admin, { id: 'deploy', riskTier: 'high', settings: { mfa: 'any' } })).status, 201);
     assert.equal((await api('POST', '/api/v1/eligibilities', admin, { principalId: 'carol', roleId: 'deploy', scope: '/prod', endsAt: null, justification: 'release manager' })).status, 201);
     const carol = (await runCli(['tokens', 'create', 'carol'], as(admin))).stdout.trim();
-    const secret = (await api('POST', '/api/v1/me/mfa/totp', carol)).body.secret as string;
+    const signIn = async () => {
+      const login = await api('POST', '/auth/login', null, { username: 'carol', password: 'a long pass phrase 42' });
+      return { cookie: (login.headers.getSetCookie() as string[]).map((c) => c.split(';')[0]).join('; '), 'x-csrf-token': login.body.csrfToken as string };
+    };
+    // The authenticator app is enrolled in a browser session (a token cannot add factors).
+    const browser = await signIn();
+    const secret = (await api('POST', '/api/v1/me/mfa/totp', null, undefined, browser)).body.secret as string;
     // Codes for successive time steps (the server accepts one step of drift), each usable once.
     const code = (stepsAhead: number) => generateSync({ secret, epoch: Math.floor(Date.now() / 1000) + 30 * stepsAhead });
-    assert.equal((await api('POST', '/api/v1/me/mfa/totp/confirm', carol, { code: code(-1) })).status, 200);
+    assert.equal((await api('POST', '/api/v1/me/mfa/totp/confirm', null, { code: code(-1) }, browser)).status, 200);
 
     const args = ['activate', 'deploy', '--scope', '/prod', '--duration', '10m', '--reason', 'release 2.4 rollout CHG-77'];
     const bare = await runCli(args, as(carol));
@@ -174,9 +180,7 @@ eligibilities:
         if (!m || confirming) return;
         confirming = (async () => {
           assert.match(all, new RegExp(`open http://localhost:\\d+/stepup\\?code=${m[1]}`));
-          const login = await api('POST', '/auth/login', null, { username: 'carol', password: 'a long pass phrase 42' });
-          const cookie = (login.headers.getSetCookie() as string[]).map((c) => c.split(';')[0]).join('; ');
-          const h = { cookie, 'x-csrf-token': login.body.csrfToken as string };
+          const h = await signIn();
           assert.equal((await api('POST', '/api/v1/me/mfa/totp/verify', null, { code: code(1) }, h)).status, 200);
           assert.equal((await api('POST', '/api/v1/stepups/confirm', null, { userCode: m[1] }, h)).status, 204);
         })();

@@ -16,7 +16,8 @@ import type { Store } from '../src/app/ports.js';
 import { ManualClock } from '../src/core/clock.js';
 import { buildServer, type Elevate } from '../src/server/app.js';
 import { BROWSER_SKIP, addVirtualAuthenticator, launchBrowser, type VirtualAuthenticator } from './helpers/browser.js';
-import { ADMIN_TOKEN, BACKENDS, T0, freshStore, testSigner, user, type TestServer } from './helpers/harness.js';
+import { ADMIN_TOKEN, BACKENDS, T0, freshStore, sessionFor, testSigner, user as tokenUser, type TestServer } from './helpers/harness.js';
+import { csrfTokenOf } from '../src/app/sessions.js';
 
 const MIN = 60_000;
 const STEP = TOTP.period * 1000;
@@ -62,7 +63,7 @@ async function start(backend: 'sqlite' | 'postgres', o: { publicUrl?: string; cl
       const res = await e.app.inject({
         method,
         url,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+        headers: { ...(token?.startsWith('els_') ? { cookie: `elevate_session=${token}`, 'x-csrf-token': csrfTokenOf(token) } : token ? { authorization: `Bearer ${token}` } : {}), ...headers },
         ...(body !== undefined ? { payload: body as object } : {}),
       });
       bodies.push(res.body);
@@ -82,13 +83,19 @@ async function start(backend: 'sqlite' | 'postgres', o: { publicUrl?: string; cl
   });
 }
 
+/** A person signed in in a browser session (factors are managed from a session, never with an API token). */
+async function user(s: MfaServer, id: string): Promise<string> {
+  await tokenUser(s as unknown as TestServer, id);
+  return sessionFor(s as unknown as TestServer, id);
+}
+
 const codeAt = (secret: string, ms: number) => generateSync({ secret, epoch: Math.floor(ms / 1000), ...TOTP });
 const RECOVERY = /^[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}$/;
 
-/** An actor as the auth layer would build it for a token caller that verified MFA just now. */
+/** An actor as the auth layer would build it for a browser session that verified MFA just now. */
 const actorWithMfa = (principalId: string, now: number, method: 'totp' | 'webauthn' | 'recovery_code' = 'totp'): Actor => ({
   principalId,
-  auth: { method: 'token', tokenId: null, sessionId: null, signIn: null, mfa: [{ method, at: now }], authenticatedAt: now },
+  auth: { method: 'session', tokenId: null, sessionId: null, signIn: null, mfa: [{ method, at: now }], authenticatedAt: now },
   sourceIp: null,
   userAgent: null,
 });
@@ -558,11 +565,19 @@ for (const backend of BACKENDS) {
     });
 
     /** Run a ceremony in the page: fetch options, let the authenticator answer, return the browser's JSON. */
+    /** Act as this person in the page: a session rides in the cookie (with the CSRF header), a token in Authorization. */
+    async function as(token: string): Promise<Record<string, string>> {
+      if (!token.startsWith('els_')) return { authorization: `Bearer ${token}` };
+      await page.context().addCookies([{ name: 'elevate_session', value: token, url: origin }]);
+      return { 'x-csrf-token': csrfTokenOf(token) };
+    }
+
     async function ceremony(kind: 'register' | 'authenticate', token: string, tweak: { allowCredentials?: string[]; userVerification?: string } = {}): Promise<{ ok: true; response: any } | { ok: false; error: string }> {
+      const auth = await as(token);
       return page.evaluate(
-        async ({ kind, token, tweak }) => {
+        async ({ kind, auth, tweak }) => {
           const W = (globalThis as any).SimpleWebAuthnBrowser;
-          const res = await fetch(`/api/v1/me/mfa/webauthn/${kind}/options`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+          const res = await fetch(`/api/v1/me/mfa/webauthn/${kind}/options`, { method: 'POST', headers: auth });
           if (!res.ok) return { ok: false as const, error: `options ${res.status} ${await res.text()}` };
           const optionsJSON = await res.json();
           if (tweak.allowCredentials) optionsJSON.allowCredentials = tweak.allowCredentials.map((id: string) => ({ id, type: 'public-key' }));
@@ -574,18 +589,19 @@ for (const backend of BACKENDS) {
             return { ok: false as const, error: String((e as Error).name ?? e) + ': ' + String((e as Error).message ?? '') };
           }
         },
-        { kind, token, tweak },
+        { kind, auth, tweak },
       );
     }
 
     /** POST from the page (same origin as a real browser client would). */
     async function post(path: string, token: string, body: unknown): Promise<{ status: number; body: any }> {
+      const auth = await as(token);
       return page.evaluate(
-        async ({ path, token, body }) => {
-          const res = await fetch(`/api/v1/me/mfa/webauthn/${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        async ({ path, auth, body }) => {
+          const res = await fetch(`/api/v1/me/mfa/webauthn/${path}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
           return { status: res.status, body: await res.json() };
         },
-        { path, token, body },
+        { path, auth, body },
       );
     }
 

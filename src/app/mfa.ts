@@ -224,6 +224,15 @@ export function makeMfa(deps: Deps) {
   const isFresh = (actor: Actor, now: number): boolean => freshMfa(actor.auth.mfa, now, FRESH_MFA_MS).strength !== 'none';
   const freshMessage = (action: string) => `${action} needs MFA verified in the last 5 minutes: verify a factor (or send X-Elevate-TOTP) and retry`;
 
+  /**
+   * Factors are managed from a signed-in browser session only: an API token must never be able to
+   * give itself MFA (a stolen token would enroll the thief's authenticator). Audited refusal.
+   */
+  async function requireSession(actor: Actor, action: string): Promise<void> {
+    if (actor.auth.method === 'session') return;
+    await deny(deps, actor, action, { principalId: actor.principalId }, 'session_required', `${action} is done from a signed-in browser session, never with an API token`);
+  }
+
   /** Removing factors and minting recovery codes need MFA verified in the last 5 minutes (audited refusal). */
   async function requireFreshMfa(actor: Actor, action: string): Promise<void> {
     if (isFresh(actor, clock.now())) return;
@@ -318,6 +327,7 @@ export function makeMfa(deps: Deps) {
 
     /** Start enrolling an authenticator app: a new seed (sealed at rest), shown once. Replaces an unconfirmed one. */
     async enrollTotp(actor: Actor): Promise<{ secret: string; otpauthUrl: string }> {
+      await requireSession(actor, 'mfa.totp.enroll');
       const now = clock.now();
       return store.transaction(async (tx) => {
         const f = await store.mfa.totp(tx, actor.principalId);
@@ -335,6 +345,7 @@ export function makeMfa(deps: Deps) {
      * (a stolen token alone must not add the thief's factor). The first factor brings recovery codes.
      */
     async confirmTotp(actor: Actor, rawCode: unknown): Promise<{ confirmedAt: number; recoveryCodes: string[] | null }> {
+      await requireSession(actor, 'mfa.totp.enroll');
       const code = cleanTotpCode(rawCode);
       const now = clock.now();
       return run(async (tx) => {
@@ -352,6 +363,7 @@ export function makeMfa(deps: Deps) {
     verifyTotp: verifyTotpCode,
 
     async deleteTotp(actor: Actor): Promise<void> {
+      await requireSession(actor, 'mfa.totp.remove');
       await requireFreshMfa(actor, 'mfa.totp.remove');
       const now = clock.now();
       await store.transaction(async (tx) => {
@@ -366,6 +378,7 @@ export function makeMfa(deps: Deps) {
     // ---- WebAuthn ---------------------------------------------------------------------------
 
     async webauthnRegisterOptions(actor: Actor): Promise<PublicKeyCredentialCreationOptionsJSON> {
+      await requireSession(actor, 'mfa.webauthn.enroll');
       const now = clock.now();
       return store.transaction(async (tx) => {
         const p = await store.principals.get(tx, actor.principalId);
@@ -393,8 +406,14 @@ export function makeMfa(deps: Deps) {
       });
     },
 
-    /** Verify a registration (user verification required) and store the credential; counts as WebAuthn evidence. */
+    /**
+     * Verify a registration (user verification required) and store the credential. Registering is
+     * not a verification: a new passkey counts only once it is used (else weaker MFA could be
+     * turned into phishing-resistant MFA by registering one). Next to an existing passkey, a new
+     * one needs a fresh passkey verification.
+     */
     async webauthnRegister(actor: Actor, rawResponse: unknown, rawName?: string): Promise<{ credential: CredentialSummary; recoveryCodes: string[] | null }> {
+      await requireSession(actor, 'mfa.webauthn.enroll');
       const { json, challenge } = parseCredential(rawResponse, 'registration');
       const name = (rawName ?? '').normalize('NFKC').trim().slice(0, 100);
       const now = clock.now();
@@ -402,6 +421,8 @@ export function makeMfa(deps: Deps) {
         const data = { purpose: 'register' };
         const first = !(await hasFactor(tx, actor.principalId));
         if (!first && !isFresh(actor, now)) return notFresh(tx, now, actor, 'mfa.webauthn.enroll');
+        const hasPasskey = (await store.mfa.webauthnCredentials(tx, actor.principalId)).length > 0;
+        if (hasPasskey && freshMfa(actor.auth.mfa, now, FRESH_MFA_MS).strength !== 'phishing_resistant') return notFresh(tx, now, actor, 'mfa.webauthn.enroll (with an existing passkey)');
         const ch = await store.challenges.take(tx, challengeId(REG, actor.principalId, challenge), REG, now);
         if (!ch || ch.principalId !== actor.principalId) {
           return fail(tx, now, actor, 'webauthn', 'mfa_challenge_invalid', new Forbidden('mfa_challenge_invalid', 'no such registration challenge (expired or used): request new options', { reasons: ['mfa_challenge_invalid'] }), data);
@@ -442,7 +463,6 @@ export function makeMfa(deps: Deps) {
         await writeAudit(audit, tx, now, actor, { principalId: actor.principalId }, [
           draft('mfa.enrolled', 'info', { method: 'webauthn', credentialId: c.id, name: c.name, aaguid: info.aaguid, deviceType: info.credentialDeviceType, backedUp: info.credentialBackedUp }),
         ]);
-        await succeed(tx, now, actor, { method: 'webauthn', at: now, credentialId: c.id }, data);
         const recoveryCodes = await firstFactorCodes(tx, now, actor, !first);
         return ok({ credential: summary(c), recoveryCodes });
       });
@@ -513,6 +533,7 @@ export function makeMfa(deps: Deps) {
     },
 
     async deleteWebauthn(actor: Actor, id: string): Promise<void> {
+      await requireSession(actor, 'mfa.webauthn.remove');
       await requireFreshMfa(actor, 'mfa.webauthn.remove');
       const now = clock.now();
       await store.transaction(async (tx) => {
@@ -528,6 +549,7 @@ export function makeMfa(deps: Deps) {
 
     /** New recovery codes (the old ones stop working), shown once. Needs fresh MFA. */
     async regenerateRecoveryCodes(actor: Actor): Promise<string[]> {
+      await requireSession(actor, 'mfa.recovery_codes.regenerate');
       await requireFreshMfa(actor, 'mfa.recovery_codes.regenerate');
       const now = clock.now();
       return store.transaction(async (tx) => {

@@ -394,7 +394,8 @@ export function makeSessions(deps: Deps) {
   async function provision(tx: Tx, claims: Record<string, unknown>, now: number): Promise<string> {
     const wanted = [claims.preferred_username, claims.email].find((v): v is string => typeof v === 'string');
     let id = wanted ? wanted.normalize('NFKC').trim().toLowerCase() : '';
-    if (!ID_PATTERN.test(id) || (await store.principals.get(tx, id))) id = `u-${randomBytes(6).toString('hex')}`;
+    // Never an id the audit trail uses for actors that are not people.
+    if (!ID_PATTERN.test(id) || ['system', 'scim', 'anonymous'].includes(id) || (await store.principals.get(tx, id))) id = `u-${randomBytes(6).toString('hex')}`;
     const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 200) : id;
     const email = typeof claims.email === 'string' && claims.email.includes('@') ? claims.email.slice(0, 320) : null;
     const p: Principal = { id, kind: 'user', name, email, managerId: null, adminUnit: null, attributes: {}, status: 'active', createdAt: now, updatedAt: now };

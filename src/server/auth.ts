@@ -58,8 +58,7 @@ export function authenticator(uc: UseCases, clock: Clock, publicOrigin: string) 
         actor.auth.mfa = lent.mfa;
         actor.auth.signIn = lent.signIn;
       }
-      const totp = req.headers[TOTP_HEADER];
-      if (typeof totp === 'string') await uc.mfa.verifyTotp(actor, totp.trim());
+      await withTotpHeader(req, actor);
       req.actor = actor;
       return;
     }
@@ -73,7 +72,14 @@ export function authenticator(uc: UseCases, clock: Clock, publicOrigin: string) 
     }
     req.sessionSecret = secret;
     req.actor = uc.sessions.actorFor({ id: session.principalId }, session, req.ip, userAgent(req));
+    await withTotpHeader(req, req.actor);
   };
+
+  /** An authenticator code sent with the request (X-Elevate-TOTP) is verified first and counts for it. */
+  async function withTotpHeader(req: FastifyRequest, actor: Actor): Promise<void> {
+    const totp = req.headers[TOTP_HEADER];
+    if (typeof totp === 'string') await uc.mfa.verifyTotp(actor, totp.trim());
+  }
 }
 
 export function actorOf(req: FastifyRequest): Actor {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InjectOptions } from 'fastify';
 import { keyIdOf, type AuditSigner } from '../../src/app/index.js';
+import { csrfTokenOf, sessionIdOf } from '../../src/app/sessions.js';
 import type { Store } from '../../src/app/ports.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { buildServer, type Elevate, type ServerOptions } from '../../src/server/app.js';
@@ -76,7 +77,8 @@ export async function startServer(backend: 'sqlite' | 'postgres', opts: { clock?
       const res = await e.app.inject({
         method,
         url,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+        // A session secret (els_…) is sent the way a browser sends it: cookie plus CSRF header.
+        headers: { ...(token?.startsWith('els_') ? { cookie: `elevate_session=${token}`, 'x-csrf-token': csrfTokenOf(token) } : token ? { authorization: `Bearer ${token}` } : {}), ...headers },
         ...(body !== undefined ? { payload: body as object } : {}),
       });
       let parsed: unknown = null;
@@ -92,6 +94,22 @@ export async function startServer(backend: 'sqlite' | 'postgres', opts: { clock?
       await s.cleanup();
     },
   });
+}
+
+/**
+ * A signed-in browser session for a principal (as after a password sign-in), for calls that must come
+ * from a session (managing MFA factors). Pass the returned secret to `call` like a token.
+ */
+export async function sessionFor(s: TestServer, principalId: string): Promise<string> {
+  const secret = 'els_' + randomBytes(32).toString('base64url');
+  const now = s.clock.now();
+  await s.store.transaction((tx) =>
+    s.store.sessions.insert(tx, {
+      id: sessionIdOf(secret), principalId, createdAt: now, lastSeenAt: now, expiresAt: now + 12 * 3_600_000, revokedAt: null,
+      facts: { signIn: 'password', issuer: null, subject: null, groups: [], amr: ['pwd'], acr: null, deviceCompliant: null, signInRisk: null }, mfa: [],
+    }),
+  );
+  return secret;
 }
 
 /** Create a principal and return a token for it. */

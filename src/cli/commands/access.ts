@@ -199,11 +199,12 @@ export function registerAccess(program: Command): void {
       if (o.reason !== undefined) body.justification = o.reason;
       if (o.ticket !== undefined) body.ticket = o.ticket;
       if (o.start !== undefined) body.startAt = parseIsoTime(o.start, '--start');
-      const client = await mfaClient(cmd, o);
+      // The MFA (a one-time code, or a step-up) goes with the creating call only; polling goes without it.
+      const withMfa = await mfaClient(cmd, o);
       // One key per invocation: a retried POST (same process) cannot create a second request.
-      let req = await client.createRequest(body, randomUUID());
+      let req = await withMfa.createRequest(body, randomUUID());
       const waited = o.wait === true && PENDING.has(req.status);
-      if (waited) req = await waitForRequest(client, req, timeoutMs);
+      if (waited) req = await waitForRequest(clientFor(cmd), req, timeoutMs);
       emit(cmd, req, () => printRequestOutcome(req));
       setExit(requestExitCode(req.status, waited));
     });

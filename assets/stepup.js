@@ -29,10 +29,21 @@ async function start() {
     $('who').innerHTML = '';
     const a = document.createElement('a');
     a.href = `/auth/oidc/login?returnTo=${back}`;
-    a.textContent = 'Sign in';
-    $('who').append(a, ' to confirm this step-up.');
+    a.textContent = 'Sign in with your identity provider';
+    $('who').append(a, ', or with a local account below, to confirm this step-up.');
+    $('login').hidden = false;
   }
 }
+
+$('login').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  try {
+    await api('/auth/login', { username: $('username').value, password: $('password').value });
+    location.reload();
+  } catch (err) {
+    say(`Not signed in: ${err.message}`);
+  }
+});
 
 async function verifyPasskey() {
   const options = await api('/api/v1/me/mfa/webauthn/authenticate/options', {});

@@ -186,4 +186,17 @@ describe('identity end to end in Chromium', { skip: BROWSER_SKIP }, () => {
     const other = await s.call('POST', '/api/v1/requests', ADMIN_TOKEN, body, { 'x-elevate-step-up': started.body.deviceCode });
     assert.equal(other.body.error.code, 'invalid_step_up');
   });
+
+  it('the step-up page lets a local account sign in (no IdP needed)', async () => {
+    await s.call('PUT', '/api/v1/principals/alice/local-account', ADMIN_TOKEN, { username: 'alice', password: 'correct horse battery' });
+    const other = await browser.newContext();
+    const p = await other.newPage();
+    await p.goto(`${base}/stepup?code=ABCD-EFGH`);
+    await p.getByLabel('User name').fill('Alice');
+    await p.getByLabel('Password').fill('correct horse battery');
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByText('Signed in as Alice Admin (alice)').waitFor({ timeout: 10_000 });
+    assert.equal(await p.getByLabel('Code shown by the CLI').inputValue(), 'ABCD-EFGH');
+    await other.close();
+  });
 });

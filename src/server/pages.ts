@@ -17,6 +17,11 @@ const STEPUP_HTML = `<!doctype html>
 <h1>Confirm it is you</h1>
 <p>Your command line asked to act with your MFA. Check that the code below is the one it shows, then verify.</p>
 <p id="who">Checking your session…</p>
+<form id="login" hidden>
+<label for="username">User name</label><input id="username" name="username" autocomplete="username" required>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>
 <form id="form" hidden>
 <label for="code">Code shown by the CLI</label><input id="code" name="code" autocomplete="off" required>
 <label for="totp">Authenticator code (leave empty to use your passkey)</label><input id="totp" name="totp" inputmode="numeric" autocomplete="one-time-code">

@@ -63,9 +63,12 @@ export function makeStepups(deps: Deps) {
       const now = clock.now();
       const out = await store.transaction(async (tx) => {
         const c = await store.challenges.get(tx, `stepup:${code}`, 'stepup_code', now);
-        if (!c || c.principalId !== actor.principalId) return { refused: 'not_found' };
-        const device = await store.challenges.get(tx, String(c.data.device), 'stepup', now);
-        if (!device) return { refused: 'not_found' };
+        const device = c && c.principalId === actor.principalId ? await store.challenges.get(tx, String(c.data.device), 'stepup', now) : null;
+        if (!device) {
+          // Someone else's code, an expired one, or a guess: refused and on the record.
+          await writeAudit(audit, tx, now, actor, { principalId: actor.principalId }, [draft('mfa.stepup_refused', 'denied', { startedBy: c?.principalId ?? null }, [c ? 'not_your_step_up' : 'unknown_code'])]);
+          return { refused: 'not_found' };
+        }
         const fresh = actor.auth.mfa.filter((m) => now - m.at <= CONFIRM_FRESHNESS_MS && m.at <= now);
         if (actor.auth.method !== 'session' || freshMfa(fresh, now, CONFIRM_FRESHNESS_MS).strength === 'none') {
           await writeAudit(audit, tx, now, actor, { principalId: actor.principalId }, [draft('mfa.stepup_refused', 'denied', {}, ['mfa_required'])]);
@@ -93,14 +96,16 @@ export function makeStepups(deps: Deps) {
     },
 
     /** The verification a confirmed step-up lends to a request from the same principal (and token), or null. */
-    async resolve(principalId: string, tokenId: string | null, deviceCode: string): Promise<{ mfa: MfaEvidence[]; signIn: SignInFacts | null } | null> {
-      if (!deviceCode.startsWith('elsu_') || deviceCode.length > 100) return null;
+    async resolve(actor: Actor, deviceCode: string): Promise<{ mfa: MfaEvidence[]; signIn: SignInFacts | null } | null> {
       const now = clock.now();
-      const c = await store.transaction((tx) => store.challenges.get(tx, hashCode(deviceCode), 'stepup', now));
-      if (!c || c.principalId !== principalId) return null;
-      const d = c.data as StepupData;
-      if (d.status !== 'confirmed' || d.tokenId !== tokenId) return null;
-      return { mfa: d.mfa, signIn: d.signIn };
+      const c = deviceCode.startsWith('elsu_') && deviceCode.length <= 100 ? await store.transaction((tx) => store.challenges.get(tx, hashCode(deviceCode), 'stepup', now)) : null;
+      const d = c?.data as StepupData | undefined;
+      const why = !c || !d ? 'unknown_step_up' : c.principalId !== actor.principalId || d.tokenId !== actor.auth.tokenId ? 'not_your_step_up' : d.status !== 'confirmed' ? 'step_up_not_confirmed' : null;
+      if (why) {
+        await store.transaction((tx) => writeAudit(audit, tx, now, actor, { principalId: actor.principalId }, [draft('mfa.stepup_refused', 'denied', {}, [why])]));
+        return null;
+      }
+      return { mfa: d!.mfa, signIn: d!.signIn };
     },
   };
 }

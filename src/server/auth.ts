@@ -53,7 +53,7 @@ export function authenticator(uc: UseCases, clock: Clock, publicOrigin: string) 
       };
       const stepUp = req.headers[STEP_UP_HEADER];
       if (typeof stepUp === 'string') {
-        const lent = await uc.stepups.resolve(actor.principalId, token.id, stepUp.trim());
+        const lent = await uc.stepups.resolve(actor, stepUp.trim());
         if (!lent) throw new Unauthenticated('invalid_step_up', 'the step-up is unknown, expired, not confirmed yet, or was started with another token');
         actor.auth.mfa = lent.mfa;
         actor.auth.signIn = lent.signIn;

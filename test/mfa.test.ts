@@ -17,7 +17,7 @@ import { ManualClock } from '../src/core/clock.js';
 import { buildServer, type Elevate } from '../src/server/app.js';
 import { BROWSER_SKIP, addVirtualAuthenticator, launchBrowser, type VirtualAuthenticator } from './helpers/browser.js';
 import { ADMIN_TOKEN, BACKENDS, T0, freshStore, sessionFor, testSigner, user as tokenUser, type TestServer } from './helpers/harness.js';
-import { csrfTokenOf } from '../src/app/sessions.js';
+import { csrfTokenOf, sessionIdOf } from '../src/app/sessions.js';
 
 const MIN = 60_000;
 const STEP = TOTP.period * 1000;
@@ -89,13 +89,26 @@ async function user(s: MfaServer, id: string): Promise<string> {
   return sessionFor(s as unknown as TestServer, id);
 }
 
+/** An API token for an existing principal: it verifies factors, but manages none. */
+async function tokenFor(s: MfaServer, id: string): Promise<string> {
+  const t = await s.call('POST', `/api/v1/principals/${id}/tokens`, ADMIN_TOKEN, {});
+  assert.equal(t.status, 201, JSON.stringify(t.body));
+  return t.body.token as string;
+}
+
+/** The error code a use case refuses with ('ok' when it does not). */
+const refusal = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: any) => String(e.code));
+
 const codeAt = (secret: string, ms: number) => generateSync({ secret, epoch: Math.floor(ms / 1000), ...TOTP });
 const RECOVERY = /^[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}$/;
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+/** A well-formed registration for a challenge nobody was given (its attestation is garbage too). */
+const madeUpRegistration = { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: b64({ type: 'webauthn.create', challenge: 'bm8tc3VjaC1jaGFsbGVuZ2U', origin: 'http://localhost:8080' }), attestationObject: 'AAAAAAAA' } };
 
-/** An actor as the auth layer would build it for a browser session that verified MFA just now. */
-const actorWithMfa = (principalId: string, now: number, method: 'totp' | 'webauthn' | 'recovery_code' = 'totp'): Actor => ({
+/** An actor as the auth layer would build it for a browser session that verified MFA just now (none: no MFA). */
+const actorWithMfa = (principalId: string, now: number, method: 'totp' | 'webauthn' | 'recovery_code' | 'none' = 'totp'): Actor => ({
   principalId,
-  auth: { method: 'session', tokenId: null, sessionId: null, signIn: null, mfa: [{ method, at: now }], authenticatedAt: now },
+  auth: { method: 'session', tokenId: null, sessionId: null, signIn: null, mfa: method === 'none' ? [] : [{ method, at: now }], authenticatedAt: now },
   sourceIp: null,
   userAgent: null,
 });
@@ -115,7 +128,9 @@ async function failures(s: MfaServer, principal: string): Promise<any[]> {
 for (const backend of BACKENDS) {
   describe(`MFA: TOTP and recovery codes on ${backend.name}`, { skip: backend.skip }, () => {
     let s: MfaServer;
+    /** alice signed in in a browser session, and an API token of hers. */
     let alice: string;
+    let aliceToken: string;
     let secret = '';
     let recovery: string[] = [];
     const issued: string[] = [];
@@ -123,6 +138,7 @@ for (const backend of BACKENDS) {
     before(async () => {
       s = await start(backend.name);
       alice = await user(s, 'alice');
+      aliceToken = await tokenFor(s, 'alice');
     });
     after(async () => s?.cleanup());
     /** Past the failure window (= the lockout): earlier wrong codes no longer count. */
@@ -298,6 +314,8 @@ for (const backend of BACKENDS) {
     });
 
     test('regenerating recovery codes needs fresh MFA (X-Elevate-TOTP); old codes stop working', async () => {
+      // The recovery codes verified above are fresh MFA for this session for 5 minutes: let them age out.
+      ageOut();
       const no = await s.call('POST', '/api/v1/me/mfa/recovery-codes', alice);
       assert.equal(no.status, 403);
       assert.equal(no.body.error.code, 'mfa_required');
@@ -312,9 +330,51 @@ for (const backend of BACKENDS) {
       recovery = yes.body.recoveryCodes;
       assert.equal((await s.call('GET', '/api/v1/me/mfa', alice)).body.recoveryCodesRemaining, 10);
 
-      // Evidence sent with one token request does not outlive it.
+      // The code sent with that request is kept on the session: fresh MFA for 5 minutes, and no longer.
+      s.clock.advance(4 * MIN);
+      // (Another session of the same person has no fresh MFA of its own.)
+      const other = await s.call('POST', '/api/v1/me/mfa/recovery-codes', await sessionFor(s as unknown as TestServer, 'alice'));
+      assert.equal(other.status, 403);
+      assert.equal(other.body.error.code, 'mfa_required');
+      const within = await s.call('POST', '/api/v1/me/mfa/recovery-codes', alice);
+      assert.equal(within.status, 200, JSON.stringify(within.body));
+      issued.push(...within.body.recoveryCodes);
+      recovery = within.body.recoveryCodes;
+      s.clock.advance(MIN + 1000);
       const again = await s.call('POST', '/api/v1/me/mfa/recovery-codes', alice);
       assert.equal(again.status, 403);
+      assert.equal(again.body.error.code, 'mfa_required');
+    });
+
+    test('an API token verifies factors but manages none (session_required, audited), even with a fresh code', async () => {
+      ageOut();
+      const before = (await s.call('GET', '/api/v1/me/mfa', alice)).body;
+      // Verifying works with a token.
+      const v = await s.call('POST', '/api/v1/me/mfa/totp/verify', aliceToken, { code: codeAt(secret, s.clock.now()) });
+      assert.equal(v.status, 200, JSON.stringify(v.body));
+      const rc = await s.call('POST', '/api/v1/me/mfa/recovery/verify', aliceToken, { code: recovery[1] });
+      assert.equal(rc.status, 200, JSON.stringify(rc.body));
+      // A stolen token plus a phished code must not add, remove or re-key a factor.
+      const attempts: [InjectOptions['method'], string, unknown][] = [
+        ['POST', '/api/v1/me/mfa/totp', undefined],
+        ['POST', '/api/v1/me/mfa/totp/confirm', { code: '123456' }],
+        ['DELETE', '/api/v1/me/mfa/totp', undefined],
+        ['POST', '/api/v1/me/mfa/webauthn/register/options', undefined],
+        ['POST', '/api/v1/me/mfa/webauthn/register', { response: madeUpRegistration }],
+        ['DELETE', '/api/v1/me/mfa/webauthn/some-key', undefined],
+        ['POST', '/api/v1/me/mfa/recovery-codes', undefined],
+      ];
+      for (const [method, url, body] of attempts) {
+        s.clock.advance(STEP);
+        const r = await s.call(method, url, aliceToken, body, { 'x-elevate-totp': codeAt(secret, s.clock.now()) });
+        assert.equal(r.status, 403, `${method} ${url}: ${JSON.stringify(r.body)}`);
+        assert.equal(r.body.error.code, 'session_required', `${method} ${url}`);
+      }
+      // Nothing changed (but the recovery code used above).
+      assert.deepEqual((await s.call('GET', '/api/v1/me/mfa', alice)).body, { ...before, recoveryCodesRemaining: before.recoveryCodesRemaining - 1 });
+      const denied = await s.call('GET', '/api/v1/audit?type=authz.denied&principal=alice&limit=1000', ADMIN_TOKEN);
+      const actions = new Set(denied.body.items.filter((e: any) => e.reasons.includes('session_required')).map((e: any) => e.data.action));
+      assert.deepEqual([...actions].sort(), ['mfa.recovery_codes.regenerate', 'mfa.totp.enroll', 'mfa.totp.remove', 'mfa.webauthn.enroll', 'mfa.webauthn.remove']);
     });
 
     test('verifyTotp (for the X-Elevate-TOTP header) has the route\'s semantics and records evidence on the actor', async () => {
@@ -351,12 +411,21 @@ for (const backend of BACKENDS) {
       assert.equal(gone.body.error.code, 'totp_not_enrolled');
     });
 
-    test('adding a second factor needs fresh MFA (a stolen token alone cannot add one)', async () => {
+    test('adding a second factor needs fresh MFA in a session (a stolen token cannot add one at all)', async () => {
       const bob = await user(s, 'bob');
+      const stolen = await tokenFor(s, 'bob');
       const e1 = await s.call('POST', '/api/v1/me/mfa/totp', bob);
       const c1 = await s.call('POST', '/api/v1/me/mfa/totp/confirm', bob, { code: codeAt(e1.body.secret, s.clock.now()) });
       assert.equal(c1.status, 200);
       issued.push(...c1.body.recoveryCodes);
+      // bob's token, even with a right code on the request, adds no factor: that is done in a session.
+      s.clock.advance(STEP);
+      const app = await s.call('POST', '/api/v1/me/mfa/totp', stolen, undefined, { 'x-elevate-totp': codeAt(e1.body.secret, s.clock.now()) });
+      assert.equal(app.status, 403);
+      assert.equal(app.body.error.code, 'session_required');
+      const key = await s.call('POST', '/api/v1/me/mfa/webauthn/register/options', stolen);
+      assert.equal(key.status, 403);
+      assert.equal(key.body.error.code, 'session_required');
       // bob also has a passkey now (stored directly: the browser flow is tested below).
       await s.store.transaction((tx) =>
         s.store.mfa.insertWebauthn(tx, { id: 'bob-key', principalId: 'bob', publicKey: 'AA', counter: 0, transports: [], name: 'key', createdAt: s.clock.now(), lastUsedAt: null }),
@@ -381,6 +450,8 @@ for (const backend of BACKENDS) {
       assert.equal((await s.call('DELETE', '/api/v1/me/mfa/totp', bob, undefined, { 'x-elevate-totp': codeAt(e1.body.secret, s.clock.now()) })).status, 204);
       const e2 = await s.call('POST', '/api/v1/me/mfa/totp', bob);
       assert.equal(e2.status, 201);
+      // The code sent with the removal is fresh MFA for bob's session for 5 minutes: let it age out.
+      ageOut();
       const c2 = await s.call('POST', '/api/v1/me/mfa/totp/confirm', bob, { code: codeAt(e2.body.secret, s.clock.now()) });
       assert.equal(c2.status, 403);
       assert.equal(c2.body.error.code, 'mfa_required');
@@ -390,6 +461,37 @@ for (const backend of BACKENDS) {
       assert.equal((await s.call('GET', '/api/v1/me/mfa', bob)).body.totp.confirmed, true);
       const denied = await s.call('GET', '/api/v1/audit?type=authz.denied&principal=bob', ADMIN_TOKEN);
       assert.ok(denied.body.items.some((e: any) => e.reasons.includes('mfa_required') && e.data.action === 'mfa.totp.enroll'));
+      assert.ok(denied.body.items.some((e: any) => e.reasons.includes('session_required') && e.data.action === 'mfa.webauthn.enroll'));
+    });
+
+    test('a passkey next to other factors needs fresh MFA; next to a passkey, a fresh passkey verification', async () => {
+      const frank = await user(s, 'frank');
+      const e = await s.call('POST', '/api/v1/me/mfa/totp', frank);
+      const c = await s.call('POST', '/api/v1/me/mfa/totp/confirm', frank, { code: codeAt(e.body.secret, s.clock.now()) });
+      assert.equal(c.status, 200);
+      issued.push(...c.body.recoveryCodes);
+      const register = (method: 'totp' | 'webauthn' | 'recovery_code' | 'none') => refusal(s.uc.mfa.webauthnRegister(actorWithMfa('frank', s.clock.now(), method), madeUpRegistration));
+      // Confirming the app was no verification: the session has no fresh MFA.
+      const stale = await s.call('POST', '/api/v1/me/mfa/webauthn/register', frank, { response: madeUpRegistration });
+      assert.equal(stale.status, 403);
+      assert.equal(stale.body.error.code, 'mfa_required');
+      // With an app but no passkey, fresh MFA of any kind passes (and then this response finds no challenge).
+      assert.equal(await register('none'), 'mfa_required');
+      for (const m of ['totp', 'recovery_code', 'webauthn'] as const) assert.equal(await register(m), 'mfa_challenge_invalid', m);
+
+      // Next to a passkey, only a fresh passkey verification will do.
+      await s.store.transaction((tx) =>
+        s.store.mfa.insertWebauthn(tx, { id: 'frank-key', principalId: 'frank', publicKey: 'AA', counter: 0, transports: [], name: 'key', createdAt: s.clock.now(), lastUsedAt: null }),
+      );
+      for (const m of ['none', 'totp', 'recovery_code'] as const) assert.equal(await register(m), 'mfa_required', m);
+      assert.equal(await register('webauthn'), 'mfa_challenge_invalid');
+      s.clock.advance(STEP);
+      const withCode = await s.call('POST', '/api/v1/me/mfa/webauthn/register', frank, { response: madeUpRegistration }, { 'x-elevate-totp': codeAt(e.body.secret, s.clock.now()) });
+      assert.equal(withCode.status, 403);
+      assert.equal(withCode.body.error.code, 'mfa_required');
+      const denied = await s.call('GET', '/api/v1/audit?type=authz.denied&principal=frank&limit=1000', ADMIN_TOKEN);
+      assert.ok(denied.body.items.some((x: any) => x.reasons.includes('mfa_required') && x.data.action === 'mfa.webauthn.enroll (with an existing passkey)'));
+      assert.deepEqual((await s.call('GET', '/api/v1/me/mfa', frank)).body.webauthn.map((w: any) => w.id), ['frank-key']);
     });
 
     test('malformed WebAuthn input is a 400, a forged one a 403, never a 500', async () => {
@@ -402,7 +504,6 @@ for (const backend of BACKENDS) {
           assert.equal(r.body.error.code, 'invalid_request');
         }
       }
-      const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
       const notJson = { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: { clientDataJSON: 'bm90IGpzb24', authenticatorData: 'AAAA', signature: 'AAAA' } };
       assert.equal((await post('verify', { response: notJson })).status, 400);
 
@@ -487,7 +588,8 @@ for (const backend of BACKENDS) {
     let dave: string;
     before(async () => {
       s = await start(backend.name, { clock: new ManualClock(59_000) });
-      dave = await user(s, 'dave');
+      // A token, not a session: the clock jumps years ahead (and back), far past any session's lifetime.
+      dave = await tokenUser(s as unknown as TestServer, 'dave');
       // The RFC's seed, "12345678901234567890", in base32, sealed as enrollment would.
       await s.store.transaction((tx) =>
         s.store.mfa.putTotp(tx, { principalId: 'dave', secretSealed: makeSealer(s.secretKey).seal('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ'), confirmedAt: 59_000, lastStep: 0, createdAt: 59_000 }),
@@ -564,15 +666,22 @@ for (const backend of BACKENDS) {
       await s?.cleanup();
     });
 
-    /** Run a ceremony in the page: fetch options, let the authenticator answer, return the browser's JSON. */
     /** Act as this person in the page: a session rides in the cookie (with the CSRF header), a token in Authorization. */
     async function as(token: string): Promise<Record<string, string>> {
-      if (!token.startsWith('els_')) return { authorization: `Bearer ${token}` };
+      if (!token.startsWith('els_')) {
+        await page.context().clearCookies();
+        return { authorization: `Bearer ${token}` };
+      }
       await page.context().addCookies([{ name: 'elevate_session', value: token, url: origin }]);
       return { 'x-csrf-token': csrfTokenOf(token) };
     }
 
-    async function ceremony(kind: 'register' | 'authenticate', token: string, tweak: { allowCredentials?: string[]; userVerification?: string } = {}): Promise<{ ok: true; response: any } | { ok: false; error: string }> {
+    /** Run a ceremony in the page: fetch options, let the authenticator answer, return the browser's JSON. */
+    async function ceremony(
+      kind: 'register' | 'authenticate',
+      token: string,
+      tweak: { allowCredentials?: string[]; userVerification?: string; excludeCredentials?: string[]; residentKey?: string } = {},
+    ): Promise<{ ok: true; response: any } | { ok: false; error: string }> {
       const auth = await as(token);
       return page.evaluate(
         async ({ kind, auth, tweak }) => {
@@ -582,6 +691,8 @@ for (const backend of BACKENDS) {
           const optionsJSON = await res.json();
           if (tweak.allowCredentials) optionsJSON.allowCredentials = tweak.allowCredentials.map((id: string) => ({ id, type: 'public-key' }));
           if (tweak.userVerification) optionsJSON.userVerification = tweak.userVerification;
+          if (tweak.excludeCredentials) optionsJSON.excludeCredentials = tweak.excludeCredentials.map((id: string) => ({ id, type: 'public-key' }));
+          if (tweak.residentKey) optionsJSON.authenticatorSelection = { ...optionsJSON.authenticatorSelection, residentKey: tweak.residentKey };
           try {
             const response = kind === 'register' ? await W.startRegistration({ optionsJSON }) : await W.startAuthentication({ optionsJSON });
             return { ok: true as const, response };
@@ -606,6 +717,9 @@ for (const backend of BACKENDS) {
     }
 
     const stored = (id: string) => s.store.transaction((tx) => s.store.mfa.webauthnCredential(tx, id));
+    /** The MFA evidence kept on a session. */
+    const sessionMfa = async (secret: string) => (await s.store.transaction((tx) => s.store.sessions.get(tx, sessionIdOf(secret))))!.mfa;
+    const verifiedEvents = async (principal: string): Promise<any[]> => (await s.call('GET', `/api/v1/audit?type=mfa.verified&principal=${principal}&limit=1000`, ADMIN_TOKEN)).body.items;
 
     test('registration with user verification stores the credential and returns recovery codes once', async () => {
       const c = await ceremony('register', alice);
@@ -622,8 +736,46 @@ for (const backend of BACKENDS) {
       const row = await stored(aliceCred);
       assert.ok(row && row.principalId === 'alice' && row.publicKey.length > 0 && /^[A-Za-z0-9_-]+$/.test(row.publicKey));
       assert.ok(row.transports.includes('internal'), JSON.stringify(row.transports));
-      const ev = await s.call('GET', '/api/v1/audit?type=mfa.verified&principal=alice', ADMIN_TOKEN);
-      assert.deepEqual(ev.body.items.map((e: any) => [e.data.method, e.data.credentialId]), [['webauthn', aliceCred]]);
+      // Registering is not a verification: no evidence on the session, no mfa.verified event.
+      assert.deepEqual(await sessionMfa(alice), []);
+      assert.deepEqual(await verifiedEvents('alice'), []);
+      const enrolled = await s.call('GET', '/api/v1/audit?type=mfa.enrolled&principal=alice', ADMIN_TOKEN);
+      assert.deepEqual(enrolled.body.items.map((e: any) => [e.data.method, e.data.credentialId]), [['webauthn', aliceCred]]);
+    });
+
+    test('registering records no MFA evidence; an API token cannot register a passkey or enroll an app, but verifies', async () => {
+      const gina = await user(s, 'gina');
+      const ginaToken = await tokenFor(s, 'gina');
+      const byToken = await ceremony('register', ginaToken);
+      assert.ok(!byToken.ok && byToken.error.startsWith('options 403') && byToken.error.includes('session_required'), JSON.stringify(byToken));
+      const app = await s.call('POST', '/api/v1/me/mfa/totp', ginaToken);
+      assert.equal(app.status, 403);
+      assert.equal(app.body.error.code, 'session_required');
+      // A registration made in gina's session, handed in with her token: refused (and its challenge left alone).
+      const c = await ceremony('register', gina);
+      assert.ok(c.ok, !c.ok ? c.error : '');
+      const viaToken = await post('register', ginaToken, { response: c.response });
+      assert.equal(viaToken.status, 403, JSON.stringify(viaToken.body));
+      assert.equal(viaToken.body.error.code, 'session_required');
+      assert.equal((await s.call('GET', '/api/v1/me/mfa', gina)).body.webauthn.length, 0);
+      const r = await post('register', gina, { response: c.response });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.body.recoveryCodes.length, 10);
+      assert.deepEqual(await sessionMfa(gina), []);
+      assert.deepEqual(await verifiedEvents('gina'), []);
+      // The new passkey counts once it is used, with the token as well as in the session.
+      const a = await ceremony('authenticate', ginaToken);
+      assert.ok(a.ok, !a.ok ? a.error : '');
+      const v = await post('verify', ginaToken, { response: a.response });
+      assert.equal(v.status, 200, JSON.stringify(v.body));
+      assert.deepEqual((await verifiedEvents('gina')).map((e: any) => [e.data.method, e.data.credentialId, e.data.purpose]), [['webauthn', r.body.id, 'verify']]);
+      assert.deepEqual(await sessionMfa(gina), []); // the token's evidence stays with its request
+      const denied = await s.call('GET', '/api/v1/audit?type=authz.denied&principal=gina&limit=1000', ADMIN_TOKEN);
+      assert.deepEqual(denied.body.items.map((e: any) => [e.data.action, e.reasons]).sort(), [
+        ['mfa.totp.enroll', ['session_required']],
+        ['mfa.webauthn.enroll', ['session_required']],
+        ['mfa.webauthn.enroll', ['session_required']],
+      ]);
     });
 
     test('authentication verifies, stores the counter; the same assertion again is refused', async () => {
@@ -712,18 +864,43 @@ for (const backend of BACKENDS) {
       assert.ok((await failures(s, 'alice')).some((e) => e.reasons.includes('mfa_user_not_verified')));
     });
 
-    test('a second passkey and removal need fresh MFA; removal is audited', async () => {
+    test('a second passkey needs a fresh passkey verification; removal needs fresh MFA; removal is audited', async () => {
+      // alice's session verified with her passkey above: let that evidence age out.
+      s.clock.advance(5 * MIN + 1000);
       const c = await ceremony('register', alice);
       // The authenticator already holds alice's credential (excludeCredentials): the browser refuses.
       assert.equal(c.ok, false);
+      // A second (non-discoverable) credential, as another authenticator would make it.
+      const second = await ceremony('register', alice, { excludeCredentials: [], residentKey: 'discouraged' });
+      assert.ok(second.ok, !second.ok ? second.error : '');
+      assert.notEqual(second.response.id, aliceCred);
+      const stale = await post('register', alice, { response: second.response });
+      assert.equal(stale.status, 403, JSON.stringify(stale.body));
+      assert.equal(stale.body.error.code, 'mfa_required');
+      // Fresh MFA of another kind is not enough next to a passkey.
+      assert.equal(await refusal(s.uc.mfa.webauthnRegister(actorWithMfa('alice', s.clock.now(), 'totp'), second.response)), 'mfa_required');
+      // After a passkey verification in the session, the same registration (its challenge unused) is accepted.
+      const a = await ceremony('authenticate', alice);
+      assert.ok(a.ok, !a.ok ? a.error : '');
+      assert.equal((await post('verify', alice, { response: a.response })).status, 200);
+      const r = await post('register', alice, { response: second.response, name: 'Second key' });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const secondCred = r.body.id as string;
+      assert.equal(secondCred, second.response.id);
+      assert.ok(!('recoveryCodes' in r.body), 'not the first factor: no recovery codes');
+      // Every mfa.verified event of alice's is a verification, none a registration.
+      assert.ok((await verifiedEvents('alice')).every((e: any) => e.data.purpose === 'verify' && e.data.credentialId === aliceCred));
+
+      s.clock.advance(5 * MIN + 1000);
       const del = await s.call('DELETE', `/api/v1/me/mfa/webauthn/${aliceCred}`, alice);
       assert.equal(del.status, 403);
       assert.equal(del.body.error.code, 'mfa_required');
       await s.uc.mfa.deleteWebauthn(actorWithMfa('alice', s.clock.now(), 'webauthn'), aliceCred);
+      await s.uc.mfa.deleteWebauthn(actorWithMfa('alice', s.clock.now(), 'totp'), secondCred);
       const st = await s.call('GET', '/api/v1/me/mfa', alice);
       assert.deepEqual(st.body, { totp: { enrolled: false, confirmed: false }, webauthn: [], recoveryCodesRemaining: 0 });
       const removed = await s.call('GET', '/api/v1/audit?type=mfa.removed&principal=alice', ADMIN_TOKEN);
-      assert.equal(removed.body.items[0].data.credentialId, aliceCred);
+      assert.deepEqual(removed.body.items.map((e: any) => e.data.credentialId).sort(), [aliceCred, secondCred].sort());
       const all = await auditExport(s);
       assert.ok(!s.logs.some((l) => l.includes('"error":"internal"')));
       assert.ok(all.includes(bobCred));

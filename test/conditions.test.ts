@@ -104,3 +104,34 @@ describe('client address through trusted proxies only', () => {
     assert.deepEqual(res.body.error.details.reasons, ['network_not_allowed']);
   });
 });
+
+describe('first IdP sign-in linked through a SCIM externalId', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer('sqlite');
+    await user(s, 'dana');
+    await s.store.transaction(async (tx) => {
+      await s.store.identities.link(tx, 'scim_external', 'ext-dana', 'dana', s.clock.now());
+      await s.store.identities.link(tx, 'scim_external', 'ext-admin', 'admin', s.clock.now());
+    });
+  });
+  after(() => s.cleanup());
+  const meta = { ip: null, userAgent: null };
+  const refusal = (p: Promise<unknown>) => p.then(() => 'signed in', (e: { code?: string }) => e.code ?? String(e));
+
+  it('links a provisioned person on first sign-in, then finds them by issuer and subject', async () => {
+    const first = await s.uc.sessions.oidcSignIn({ sub: 'ext-dana' }, POLICY, meta);
+    assert.equal(first.principal.id, 'dana');
+    const ids = await s.call('GET', '/api/v1/principals/dana/identities', ADMIN_TOKEN);
+    assert.ok(ids.body.items.some((i: { kind: string; key: string }) => i.kind === 'oidc' && i.key === `${POLICY.issuer}#ext-dana`));
+  });
+  it('refuses to link an administrator or an account that already signs in through an IdP', async () => {
+    assert.equal(await refusal(s.uc.sessions.oidcSignIn({ sub: 'ext-admin' }, POLICY, meta)), 'not_provisioned');
+    // Another IdP subject that presents dana's externalId (e.g. a second IdP account) does not take her over.
+    assert.equal(await refusal(s.uc.sessions.oidcSignIn({ sub: 'someone-else', oid: 'ext-dana' }, { ...POLICY, claims: { ...POLICY.claims, link: 'oid' } }, meta)), 'not_provisioned');
+    const ev = await s.call('GET', '/api/v1/audit?type=auth.login_failed', ADMIN_TOKEN);
+    const reasons = ev.body.items.flatMap((e: { reasons: string[] }) => e.reasons);
+    assert.ok(reasons.includes('link_refused_admin'));
+    assert.ok(reasons.includes('already_linked'));
+  });
+});

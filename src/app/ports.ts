@@ -178,6 +178,8 @@ export interface ThrottleRepo {
   get(tx: Tx, key: string): Promise<Throttle | null>;
   put(tx: Tx, t: Throttle): Promise<void>;
   clear(tx: Tx, key: string): Promise<void>;
+  /** Drop counters whose window started before `before` and that hold no lock any more. */
+  purge(tx: Tx, before: number, now: number): Promise<number>;
 }
 
 export interface SessionRepo {
@@ -188,6 +190,8 @@ export interface SessionRepo {
   revoke(tx: Tx, id: string, at: number): Promise<void>;
   /** Revoke every live session of a principal (but `exceptId`); returns how many. */
   revokeAll(tx: Tx, principalId: string, at: number, exceptId?: string | null): Promise<number>;
+  /** Delete sessions that ended (expired or revoked) before `before`. */
+  purge(tx: Tx, before: number): Promise<number>;
 }
 
 export interface TotpFactor {

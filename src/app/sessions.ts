@@ -2,9 +2,9 @@ import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type Scry
 import { Conflict, Forbidden, Invalid, NotFound, TooManyAttempts, Unauthenticated } from '../core/errors.js';
 import { SIGN_IN_RISKS, type Session, type SignInFacts, type SignInRisk } from '../core/identity.js';
 import { ID_PATTERN, normalizeId } from '../core/ids.js';
-import type { Principal } from '../core/model.js';
+import { ADMIN_ROLE, type Principal } from '../core/model.js';
 import { draft, writeAudit } from './audit-log.js';
-import { requireAdmin } from './authz.js';
+import { isAdmin, requireAdmin } from './authz.js';
 import type { Actor, AppDeps } from './context.js';
 import type { Tx } from './ports.js';
 import { forgiveFailure, lockedUntil, recordFailure, resetFailures } from './throttle.js';
@@ -214,6 +214,12 @@ export function makeSessions(deps: Deps) {
           // First sign-in: a SCIM-provisioned user whose externalId is this stable claim, or a new principal when allowed.
           const linkValue = claims[policy.claims.link];
           const viaScim = typeof linkValue === 'string' ? await store.identities.resolve(tx, 'scim_external', linkValue) : null;
+          const refused = viaScim ? await linkRefused(tx, viaScim) : null;
+          if (refused) {
+            // Whoever controls an externalId must not be able to take over an account that signs in otherwise.
+            await writeAudit(audit, tx, now, anon, { principalId: viaScim }, [draft('auth.login_failed', 'denied', { signIn: 'oidc', issuer: policy.issuer, subject: facts.subject }, [refused])]);
+            return { fail: 'not_provisioned' };
+          }
           if (viaScim) {
             pid = viaScim;
             how = 'scim_external_id';
@@ -263,9 +269,18 @@ export function makeSessions(deps: Deps) {
 
     actorFor: signedInActor,
 
-    /** Drop expired short-lived state (WebAuthn challenges, OIDC state, step-up codes). */
+    /**
+     * Drop what has run out: short-lived challenges (WebAuthn, OIDC state, step-up codes), attempt
+     * counters a day past their window, and sessions that ended more than a day ago (sign-ins and
+     * sign-outs stay in the audit log).
+     */
     async purgeExpired(): Promise<number> {
-      return store.transaction((tx) => store.challenges.purgeExpired(tx, clock.now()));
+      const now = clock.now();
+      const day = 86_400_000;
+      return store.transaction(async (tx) => {
+        const n = await store.challenges.purgeExpired(tx, now);
+        return n + (await store.throttles.purge(tx, now - day, now)) + (await store.sessions.purge(tx, now - day));
+      });
     },
 
     /** Start an OpenID Connect sign-in: state, nonce and PKCE verifier kept server-side for 10 minutes. */
@@ -389,6 +404,17 @@ export function makeSessions(deps: Deps) {
       return store.transaction((tx) => store.identities.linksOf(tx, id));
     },
   };
+
+  /**
+   * Linking a first IdP sign-in through a SCIM externalId is refused for accounts that already
+   * sign in through an IdP, administrators and break-glass accounts: those are linked by an admin.
+   */
+  async function linkRefused(tx: Tx, pid: string): Promise<string | null> {
+    if ((await store.identities.linksOf(tx, pid)).some((l) => l.kind === 'oidc')) return 'already_linked';
+    if (await store.breakglass.isDesignated(tx, pid)) return 'link_refused_breakglass';
+    if (isAdmin(deps, pid) || deps.index.eligibilitiesFor(pid, ADMIN_ROLE).length > 0) return 'link_refused_admin';
+    return null;
+  }
 
   /** A principal for a person the IdP vouches for: id from the preferred user name when it is free, else generated. */
   async function provision(tx: Tx, claims: Record<string, unknown>, now: number): Promise<string> {

@@ -80,6 +80,14 @@ export function throttleRepo(dialect: Dialect): ThrottleRepo {
     async clear(tx, key) {
       await q(tx).deleteFrom('throttles').where('key', '=', key).execute();
     },
+    async purge(tx, before, now) {
+      const r = await q(tx)
+        .deleteFrom('throttles')
+        .where('window_started_at', '<', before)
+        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)]))
+        .executeTakeFirst();
+      return Number(r.numDeletedRows);
+    },
   };
 }
 
@@ -123,6 +131,13 @@ export function sessionRepo(): SessionRepo {
     },
     async revoke(tx, id, at) {
       await q(tx).updateTable('sessions').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    },
+    async purge(tx, before) {
+      const r = await q(tx)
+        .deleteFrom('sessions')
+        .where((eb) => eb.or([eb('expires_at', '<', before), eb('revoked_at', '<', before)]))
+        .executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
     async revokeAll(tx, principalId, at, exceptId) {
       const r = await q(tx)

@@ -12,7 +12,7 @@ export async function recordMfa(store: Pick<Store, 'sessions'>, tx: Tx, actor: A
   actor.auth.mfa = [...actor.auth.mfa, ev];
   const sid = actor.auth.sessionId;
   if (!sid) return;
-  const s = await store.sessions.get(tx, sid);
+  const s = await store.sessions.get(tx, sid, true); // locked: two verifications at once both land
   if (!s) return;
   await store.sessions.setMfa(tx, sid, [...s.mfa, ev].slice(-KEEP));
 }

@@ -184,7 +184,8 @@ export interface ThrottleRepo {
 
 export interface SessionRepo {
   insert(tx: Tx, s: Session): Promise<void>;
-  get(tx: Tx, id: string): Promise<Session | null>;
+  /** `forUpdate` locks the row on PostgreSQL (read-modify-write of its MFA list). */
+  get(tx: Tx, id: string, forUpdate?: boolean): Promise<Session | null>;
   touch(tx: Tx, id: string, at: number): Promise<void>;
   setMfa(tx: Tx, id: string, mfa: MfaEvidence[]): Promise<void>;
   revoke(tx: Tx, id: string, at: number): Promise<void>;

@@ -102,7 +102,7 @@ const toSession = (r: Selectable<SessionsTable>): Session => ({
   mfa: JSON.parse(r.mfa) as MfaEvidence[],
 });
 
-export function sessionRepo(): SessionRepo {
+export function sessionRepo(dialect: Dialect): SessionRepo {
   return {
     async insert(tx, s) {
       await q(tx)
@@ -119,8 +119,13 @@ export function sessionRepo(): SessionRepo {
         })
         .execute();
     },
-    async get(tx, id) {
-      const r = await q(tx).selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    async get(tx, id, forUpdate) {
+      const r = await q(tx)
+        .selectFrom('sessions')
+        .selectAll()
+        .where('id', '=', id)
+        .$if(forUpdate === true && dialect === 'postgres', (qb) => qb.forUpdate())
+        .executeTakeFirst();
       return r ? toSession(r) : null;
     },
     async touch(tx, id, at) {

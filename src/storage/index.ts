@@ -252,7 +252,7 @@ function assemble(b: Backend, log: (msg: string) => void): Store {
     identities: identityRepo(),
     localAccounts: localAccountRepo(),
     throttles: throttleRepo(dialect),
-    sessions: sessionRepo(),
+    sessions: sessionRepo(dialect),
     mfa: mfaRepo(dialect),
     challenges: challengeRepo(dialect),
     outbox: outboxRepo(dialect),

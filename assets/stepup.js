@@ -24,6 +24,7 @@ async function start() {
     csrf = me.csrfToken;
     $('who').textContent = `Signed in as ${me.principal.name} (${me.principal.id})`;
     $('form').hidden = false;
+    if ($('code').value) await describe();
   } catch {
     const back = encodeURIComponent(location.pathname + location.search);
     $('who').innerHTML = '';
@@ -44,6 +45,19 @@ $('login').addEventListener('submit', async (e) => {
     say(`Not signed in: ${err.message}`);
   }
 });
+
+/** Show who started the step-up, so a link sent by someone else is recognised before it is confirmed. */
+async function describe() {
+  try {
+    const d = await api('/api/v1/stepups/describe', { userCode: $('code').value });
+    const token = d.tokenName ? `the API token "${d.tokenName}"` : 'an API token';
+    $('origin').textContent = `Started ${new Date(d.startedAt).toLocaleString()} from ${d.sourceIp || 'an unknown address'} with ${token}${d.userAgent ? ` (${d.userAgent})` : ''}. If you did not just run this command, do not confirm.`;
+  } catch (err) {
+    $('origin').textContent = `This code is not a pending step-up of yours: ${err.message}`;
+  }
+}
+
+$('code').addEventListener('change', () => void describe());
 
 async function verifyPasskey() {
   const options = await api('/api/v1/me/mfa/webauthn/authenticate/options', {});

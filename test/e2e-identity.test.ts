@@ -174,6 +174,8 @@ describe('identity end to end in Chromium', { skip: BROWSER_SKIP }, () => {
 
     clock.advance(6 * 60_000); // the browser's last passkey use is stale: the page must ask again
     await page.goto(started.body.verificationUri);
+    // Before confirming, the page says where the step-up came from.
+    await page.getByText('with the API token "cli"').waitFor({ timeout: 10_000 });
     await page.getByRole('button', { name: 'Verify and confirm' }).click();
     await page.getByText('Confirmed. You can return to your terminal.').waitFor({ timeout: 10_000 });
     const polled = await s.call('POST', '/api/v1/stepups/poll', token, { deviceCode: started.body.deviceCode });

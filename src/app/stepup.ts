@@ -27,6 +27,11 @@ export interface StepupData {
   status: 'pending' | 'confirmed';
   mfa: MfaEvidence[];
   signIn: SignInFacts | null;
+  /** Where the step-up was started, shown to the person before they confirm it. */
+  startedAt: number;
+  sourceIp: string | null;
+  userAgent: string | null;
+  tokenName: string | null;
 }
 
 export function makeStepups(deps: Deps) {
@@ -47,8 +52,12 @@ export function makeStepups(deps: Deps) {
       let userCode = '';
       for (let i = 0; i < 8; i++) userCode += ALPHABET[randomInt(ALPHABET.length)];
       const expiresAt = now + STEPUP_TTL_MS;
-      const data: StepupData = { userCode, tokenId: actor.auth.tokenId, status: 'pending', mfa: [], signIn: null };
       await store.transaction(async (tx) => {
+        const token = actor.auth.tokenId ? await store.tokens.get(tx, actor.auth.tokenId) : null;
+        const data: StepupData = {
+          userCode, tokenId: actor.auth.tokenId, status: 'pending', mfa: [], signIn: null,
+          startedAt: now, sourceIp: actor.sourceIp, userAgent: actor.userAgent, tokenName: token?.name ?? null,
+        };
         await store.challenges.put(tx, { id: hashCode(deviceCode), kind: 'stepup', principalId: actor.principalId, data, expiresAt });
         await store.challenges.put(tx, { id: `stepup:${userCode}`, kind: 'stepup_code', principalId: actor.principalId, data: { device: hashCode(deviceCode) }, expiresAt });
         await writeAudit(audit, tx, now, actor, { principalId: actor.principalId }, [draft('mfa.stepup_started', 'info', { expiresAt })]);
@@ -84,6 +93,20 @@ export function makeStepups(deps: Deps) {
         if (out.refused === 'mfa_required') throw new Forbidden('mfa_required', 'verify with a passkey or an authenticator code in this browser first, then confirm');
         throw new NotFound('not_found', 'no pending step-up with this code for you (it may have expired)');
       }
+    },
+
+    /** What the person is about to confirm: when, from where and with which token the step-up was started. */
+    async describe(actor: Actor, rawCode: unknown) {
+      const code = normalizeUserCode(rawCode);
+      const now = clock.now();
+      const d = await store.transaction(async (tx) => {
+        const c = await store.challenges.get(tx, `stepup:${code}`, 'stepup_code', now);
+        if (!c || c.principalId !== actor.principalId) return null;
+        const device = await store.challenges.get(tx, String(c.data.device), 'stepup', now);
+        return device ? { ...(device.data as StepupData), expiresAt: device.expiresAt } : null;
+      });
+      if (!d || d.status !== 'pending') throw new NotFound('not_found', 'no pending step-up with this code for you (it may have expired)');
+      return { startedAt: d.startedAt, sourceIp: d.sourceIp, userAgent: d.userAgent, tokenName: d.tokenName, expiresAt: d.expiresAt };
     },
 
     /** For the CLI's polling: pending or confirmed (or 404 once expired). */

@@ -24,6 +24,7 @@ const STEPUP_HTML = `<!doctype html>
 </form>
 <form id="form" hidden>
 <label for="code">Code shown by the CLI</label><input id="code" name="code" autocomplete="off" required>
+<p id="origin" role="note"></p>
 <label for="totp">Authenticator code (leave empty to use your passkey)</label><input id="totp" name="totp" inputmode="numeric" autocomplete="one-time-code">
 <button type="submit">Verify and confirm</button>
 </form>

@@ -160,6 +160,11 @@ export function identityRoutes(app: FastifyInstance, uc: UseCases, o: AuthRouteO
     return { ...s, expiresAt: iso(s.expiresAt)! };
   });
   const ConfirmBody = T.Object({ userCode: Str(20, 1) }, { additionalProperties: false });
+  const DescribeOut = T.Object({ startedAt: T.String(), sourceIp: T.Union([T.String(), T.Null()]), userAgent: T.Union([T.String(), T.Null()]), tokenName: T.Union([T.String(), T.Null()]), expiresAt: T.String() });
+  app.post<{ Body: Static<typeof ConfirmBody> }>('/stepups/describe', { schema: { tags: ['auth'], summary: 'Who started this step-up: when, from which address, with which token (shown before confirming)', body: ConfirmBody, response: { 200: DescribeOut, ...err } } }, async (req) => {
+    const d = await uc.stepups.describe(actorOf(req), req.body.userCode);
+    return { ...d, startedAt: iso(d.startedAt)!, expiresAt: iso(d.expiresAt)! };
+  });
   app.post<{ Body: Static<typeof ConfirmBody> }>('/stepups/confirm', { schema: { tags: ['auth'], summary: 'Confirm a step-up code shown by the CLI (needs fresh MFA in this session)', body: ConfirmBody, response: { 204: T.Null(), ...err } } }, async (req, reply) => {
     await uc.stepups.confirm(actorOf(req), req.body.userCode);
     return reply.status(204).send();

@@ -2,19 +2,16 @@
 // password plus a passkey in Chromium: the grant, the critical audit event, the notification,
 // the review nobody may close for themselves, and the grant ending by itself.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { LightMyRequestResponse } from 'fastify';
 import { generateSync } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import type { Store } from '../src/app/ports.js';
 import { TOTP } from '../src/app/mfa.js';
-import { BROWSER_SKIP, addVirtualAuthenticator, launchBrowser, type VirtualAuthenticator } from './helpers/browser.js';
+import { BROWSER_SKIP, WEBAUTHN_BUNDLE, addVirtualAuthenticator, freePort, launchBrowser, type VirtualAuthenticator } from './helpers/browser.js';
 import { ADMIN_TOKEN, BACKENDS, freshStore, startServer, user, type TestServer } from './helpers/harness.js';
 
 const MIN = 60_000;
-const BUNDLE = fileURLToPath(new URL('../node_modules/@simplewebauthn/browser/dist/bundle/index.umd.min.js', import.meta.url));
 const JUST = 'IdP outage INC-4711: payments database is down';
 const PW = { bg: 'emergency access passphrase 1', plain: 'an ordinary users passphrase' };
 
@@ -27,16 +24,6 @@ const ROLES = [
   { id: 'prod-dba', riskTier: 'high', settings: { maxActivation: 'PT1H', approval: { required: true, approvers: [{ principal: 'admin' }] } } },
 ];
 
-async function freePort(): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const p = (probe.address() as { port: number }).port;
-      probe.close(() => resolve(p));
-    });
-  });
-}
 
 const json = (res: LightMyRequestResponse): any => {
   try {
@@ -206,7 +193,7 @@ for (const backend of BACKENDS) {
       browser = await launchBrowser();
       page = await browser.newPage();
       await page.goto(`${origin}/healthz`);
-      await page.addScriptTag({ path: BUNDLE });
+      await page.addScriptTag({ path: WEBAUTHN_BUNDLE });
       authr = await addVirtualAuthenticator(page);
     });
     after(async () => {

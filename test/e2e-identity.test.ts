@@ -1,11 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { generateSync } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ManualClock } from '../src/core/clock.js';
-import { addVirtualAuthenticator, BROWSER_SKIP, idpSignIn, launchBrowser } from './helpers/browser.js';
+import { addVirtualAuthenticator, BROWSER_SKIP, freePort, idpSignIn, launchBrowser, WEBAUTHN_BUNDLE } from './helpers/browser.js';
 import { ADMIN_TOKEN, startServer, type TestServer } from './helpers/harness.js';
 import { startIdp, type TestIdp } from './helpers/idp.js';
 
@@ -15,19 +13,8 @@ import { startIdp, type TestIdp } from './helpers/idp.js';
  * WebAuthn step-up (refused with an authenticator code only), and confirm a CLI step-up on the
  * server's step-up page.
  */
-const WEBAUTHN_BUNDLE = fileURLToPath(new URL('../dist/bundle/index.umd.min.js', import.meta.resolve('@simplewebauthn/browser')));
 const JUST = 'rotating the payments database credentials CHG-311';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A fetch from inside the page (same origin, the session cookie, the CSRF token). */
 async function api(page: Page, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {

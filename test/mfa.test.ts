@@ -3,9 +3,7 @@
 // (every refusal recorded with its reason; no seed or recovery code anywhere).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { InjectOptions } from 'fastify';
 import { generateSync } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
@@ -15,13 +13,12 @@ import { makeSealer } from '../src/app/sealer.js';
 import type { Store } from '../src/app/ports.js';
 import { ManualClock } from '../src/core/clock.js';
 import { buildServer, type Elevate } from '../src/server/app.js';
-import { BROWSER_SKIP, addVirtualAuthenticator, launchBrowser, type VirtualAuthenticator } from './helpers/browser.js';
-import { ADMIN_TOKEN, BACKENDS, T0, freshStore, sessionFor, testSigner, user as tokenUser, type TestServer } from './helpers/harness.js';
+import { BROWSER_SKIP, WEBAUTHN_BUNDLE, addVirtualAuthenticator, freePort, launchBrowser, type VirtualAuthenticator } from './helpers/browser.js';
+import { ADMIN_TOKEN, BACKENDS, T0, freshStore, injectCall, sessionFor, testSigner, user as tokenUser, type TestServer } from './helpers/harness.js';
 import { csrfTokenOf, sessionIdOf } from '../src/app/sessions.js';
 
 const MIN = 60_000;
 const STEP = TOTP.period * 1000;
-const BUNDLE = fileURLToPath(new URL('../node_modules/@simplewebauthn/browser/dist/bundle/index.umd.min.js', import.meta.url));
 
 interface MfaServer extends TestServer {
   store: Store;
@@ -59,23 +56,10 @@ async function start(backend: 'sqlite' | 'postgres', o: { publicUrl?: string; cl
     logs,
     bodies,
     headersOf,
-    async call(method: InjectOptions['method'], url: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) {
-      const res = await e.app.inject({
-        method,
-        url,
-        headers: { ...(token?.startsWith('els_') ? { cookie: `elevate_session=${token}`, 'x-csrf-token': csrfTokenOf(token) } : token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-        ...(body !== undefined ? { payload: body as object } : {}),
-      });
+    call: injectCall(e.app, (key, res) => {
       bodies.push(res.body);
-      headersOf.set(`${method} ${url}`, res.headers);
-      let parsed: unknown = null;
-      try {
-        parsed = res.body ? JSON.parse(res.body) : null;
-      } catch {
-        parsed = res.body;
-      }
-      return { status: res.statusCode, body: parsed };
-    },
+      headersOf.set(key, res.headers);
+    }),
     async cleanup() {
       await e.close();
       await s.cleanup();
@@ -641,14 +625,7 @@ for (const backend of BACKENDS) {
     let lastAssertion: unknown = null;
 
     before(async () => {
-      const port = await new Promise<number>((resolve, reject) => {
-        const probe = createServer();
-        probe.once('error', reject);
-        probe.listen(0, '127.0.0.1', () => {
-          const p = (probe.address() as { port: number }).port;
-          probe.close(() => resolve(p));
-        });
-      });
+      const port = await freePort();
       origin = `http://localhost:${port}`;
       s = await start(backend.name, { publicUrl: origin });
       await s.app.listen({ port, host: '127.0.0.1' });
@@ -657,7 +634,7 @@ for (const backend of BACKENDS) {
       browser = await launchBrowser();
       page = await browser.newPage();
       await page.goto(`${origin}/healthz`);
-      await page.addScriptTag({ path: BUNDLE });
+      await page.addScriptTag({ path: WEBAUTHN_BUNDLE });
       authr = await addVirtualAuthenticator(page);
     });
     after(async () => {

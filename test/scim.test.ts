@@ -4,7 +4,7 @@ import type { InjectOptions } from 'fastify';
 import type { Store } from '../src/app/ports.js';
 import { ManualClock } from '../src/core/clock.js';
 import { buildServer, type Elevate } from '../src/server/app.js';
-import { ADMIN_TOKEN, BACKENDS, freshStore, T0, testSigner } from './helpers/harness.js';
+import { ADMIN_TOKEN, BACKENDS, freshStore, injectCall, T0, testSigner } from './helpers/harness.js';
 
 const SCIM_TOKEN = 'scim-env-' + 'k'.repeat(40);
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -37,21 +37,7 @@ async function startScimServer(backend: 'sqlite' | 'postgres'): Promise<ScimServ
   return Object.assign(e, {
     clock,
     store: s.store,
-    async call(method: InjectOptions['method'], url: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) {
-      const res = await e.app.inject({
-        method,
-        url,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-        ...(body !== undefined ? { payload: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-      });
-      let parsed: unknown = null;
-      try {
-        parsed = res.body ? JSON.parse(res.body) : null;
-      } catch {
-        parsed = res.body;
-      }
-      return { status: res.statusCode, body: parsed, headers: res.headers };
-    },
+    call: injectCall(e.app),
     async cleanup() {
       await e.close();
       await s.cleanup();

@@ -160,6 +160,11 @@ export function makeMfa(deps: Deps) {
   const policy = (): ThrottlePolicy => ({ maxFailures: identity.mfaMaxFailures, windowMs: identity.mfaLockoutMs, lockoutMs: identity.mfaLockoutMs });
   const challengeId = (kind: string, principalId: string, challenge: string) => sha256(`${kind}\n${principalId}\n${challenge}`);
 
+  /** Keep a WebAuthn challenge server-side (every node sees it), single use, tied to the principal. */
+  async function saveChallenge(tx: Tx, kind: string, actor: Actor, challenge: string, now: number): Promise<void> {
+    await store.challenges.put(tx, { id: challengeId(kind, actor.principalId, challenge), kind, principalId: actor.principalId, data: { challenge }, expiresAt: now + CHALLENGE_TTL_MS });
+  }
+
   /** Run one transaction; a failure value it returns (after auditing) is thrown once it has committed. */
   async function run<T>(fn: (tx: Tx) => Promise<Outcome<T>>): Promise<T> {
     const r = await store.transaction(fn);
@@ -395,13 +400,7 @@ export function makeMfa(deps: Deps) {
           excludeCredentials: creds.map((c) => ({ id: c.id, transports: c.transports })),
           authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
         });
-        await store.challenges.put(tx, {
-          id: challengeId(REG, actor.principalId, options.challenge),
-          kind: REG,
-          principalId: actor.principalId,
-          data: { challenge: options.challenge },
-          expiresAt: now + CHALLENGE_TTL_MS,
-        });
+        await saveChallenge(tx, REG, actor, options.challenge, now);
         return options;
       });
     },
@@ -479,13 +478,7 @@ export function makeMfa(deps: Deps) {
           userVerification: 'required',
           timeout: CHALLENGE_TTL_MS,
         });
-        await store.challenges.put(tx, {
-          id: challengeId(AUTH, actor.principalId, options.challenge),
-          kind: AUTH,
-          principalId: actor.principalId,
-          data: { challenge: options.challenge },
-          expiresAt: now + CHALLENGE_TTL_MS,
-        });
+        await saveChallenge(tx, AUTH, actor, options.challenge, now);
         return options;
       });
     },

@@ -1,6 +1,8 @@
 // Real Chromium (Debian's /usr/bin/chromium) driven by playwright-core, for end-to-end tests
 // that sign in through the test IdP (./idp.ts) and use WebAuthn via a CDP virtual authenticator.
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.ELEVATE_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -9,6 +11,21 @@ export const CHROMIUM_PATH = process.env.ELEVATE_TEST_CHROMIUM ?? '/usr/bin/chro
 export const BROWSER_SKIP: string | false = existsSync(CHROMIUM_PATH)
   ? false
   : `${CHROMIUM_PATH} not found: browser tests skipped (CI installs chromium)`;
+
+/** @simplewebauthn/browser's bundle (global SimpleWebAuthnBrowser), for page.addScriptTag({ path }). */
+export const WEBAUTHN_BUNDLE = fileURLToPath(new URL('../dist/bundle/index.umd.min.js', import.meta.resolve('@simplewebauthn/browser')));
+
+/** A port free on 127.0.0.1 now: the server must know its public URL (http://localhost:<port>) before it listens. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({

@@ -2,7 +2,7 @@ import { generateKeyPairSync, createPublicKey, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { keyIdOf, type AuditSigner } from '../../src/app/index.js';
 import { csrfTokenOf, sessionIdOf } from '../../src/app/sessions.js';
 import type { Store } from '../../src/app/ports.js';
@@ -53,9 +53,39 @@ export const ADMIN_TOKEN = 'elv_' + 'a'.repeat(43);
 export interface TestServer extends Elevate {
   clock: ManualClock;
   store: Store;
-  /** inject() with a bearer token, returning status and parsed JSON. */
-  call(method: InjectOptions['method'], url: string, token: string | null, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  /** inject() with a bearer token (or a session secret), returning status and parsed JSON. */
+  call: Call;
   cleanup(): Promise<void>;
+}
+
+export type Call = (method: InjectOptions['method'], url: string, token: string | null, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+
+/**
+ * inject() with a credential, returning status and parsed JSON. A token is sent as Bearer; a session
+ * secret (els_…) the way a browser sends it: cookie plus CSRF header. `onResponse` sees every raw
+ * response (tests that search bodies and headers for secrets).
+ */
+export function injectCall(app: FastifyInstance, onResponse?: (key: string, res: LightMyRequestResponse) => void): Call {
+  return async (method, url, token, body, headers = {}) => {
+    const res = await app.inject({
+      method,
+      url,
+      headers: {
+        ...(token?.startsWith('els_') ? { cookie: `elevate_session=${token}`, 'x-csrf-token': csrfTokenOf(token) } : token ? { authorization: `Bearer ${token}` } : {}),
+        ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      ...(body !== undefined ? { payload: typeof body === 'string' ? body : (body as object) } : {}),
+    });
+    onResponse?.(`${method} ${url}`, res);
+    let parsed: unknown = null;
+    try {
+      parsed = res.body ? JSON.parse(res.body) : null;
+    } catch {
+      parsed = res.body;
+    }
+    return { status: res.statusCode, body: parsed, headers: res.headers };
+  };
 }
 
 export async function startServer(backend: 'sqlite' | 'postgres', opts: { clock?: ManualClock; store?: { store: Store; cleanup: () => Promise<void> }; signer?: AuditSigner; server?: Partial<ServerOptions> } = {}): Promise<TestServer> {
@@ -73,22 +103,7 @@ export async function startServer(backend: 'sqlite' | 'postgres', opts: { clock?
   return Object.assign(e, {
     clock,
     store: s.store,
-    async call(method: InjectOptions['method'], url: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) {
-      const res = await e.app.inject({
-        method,
-        url,
-        // A session secret (els_…) is sent the way a browser sends it: cookie plus CSRF header.
-        headers: { ...(token?.startsWith('els_') ? { cookie: `elevate_session=${token}`, 'x-csrf-token': csrfTokenOf(token) } : token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-        ...(body !== undefined ? { payload: body as object } : {}),
-      });
-      let parsed: unknown = null;
-      try {
-        parsed = res.body ? JSON.parse(res.body) : null;
-      } catch {
-        parsed = res.body;
-      }
-      return { status: res.statusCode, body: parsed };
-    },
+    call: injectCall(e.app),
     async cleanup() {
       await e.close();
       await s.cleanup();

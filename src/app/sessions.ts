@@ -50,6 +50,15 @@ export async function verifyPassword(pw: string, stored: string): Promise<boolea
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
+/**
+ * How a sign-in name goes into the audit trail: as typed (normalized) when it names an account;
+ * otherwise only a digest, since an unknown "name" is often a password typed into the wrong field.
+ * The digest still groups repeated attempts at one name (password spraying).
+ */
+function nameForAudit(uname: string, principalId: string | null): Record<string, string> {
+  return principalId ? { username: uname } : { usernameDigest: sha256(`username\0${uname}`).slice(0, 16) };
+}
+
 /** A hash of nothing, verified when the user name is unknown so the answer takes as long either way. */
 let decoyHash: Promise<string> | null = null;
 
@@ -159,7 +168,7 @@ export function makeSessions(deps: Deps) {
         const locked = Math.max((await lockedUntil(store, tx, userKey, now)) ?? 0, ipKey ? ((await lockedUntil(store, tx, ipKey, now)) ?? 0) : 0);
         const pid = await store.identities.resolve(tx, 'username', uname);
         if (locked > 0) {
-          await writeAudit(audit, tx, now, anon, { principalId: pid }, [draft('auth.login_failed', 'denied', { signIn: 'password', username: uname, sourceIp: meta.ip }, ['locked_out'])]);
+          await writeAudit(audit, tx, now, anon, { principalId: pid }, [draft('auth.login_failed', 'denied', { signIn: 'password', ...nameForAudit(uname, pid), sourceIp: meta.ip }, ['locked_out'])]);
           return { locked };
         }
         await recordFailure(store, tx, userKey, now, policy);
@@ -181,7 +190,7 @@ export function makeSessions(deps: Deps) {
       const out = await store.transaction(async (tx) => {
         if (reason || !pre.principal) {
           await writeAudit(audit, tx, now, anon, { principalId: pre.pid ?? null }, [
-            draft('auth.login_failed', 'denied', { signIn: 'password', username: uname, sourceIp: meta.ip }, [pre.account ? reason! : 'unknown_user']),
+            draft('auth.login_failed', 'denied', { signIn: 'password', ...nameForAudit(uname, pre.pid ?? null), sourceIp: meta.ip }, [pre.account ? reason! : 'unknown_user']),
           ]);
           return null;
         }

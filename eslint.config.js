@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -15,6 +16,16 @@ export default tseslint.config(
     // Browser scripts the server serves as they are.
     files: ['assets/**/*.js'],
     languageOptions: { sourceType: 'script', globals: { document: 'readonly', location: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly', SimpleWebAuthnBrowser: 'readonly' } },
+  },
+  {
+    // The portal runs in the browser: browser globals only, no Node.
+    files: ['web/src/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    // web/vite.config.ts is Node code run by Vite.
+    files: ['web/vite.config.ts'],
+    languageOptions: { globals: { ...globals.node } },
   },
   {
     // Tests read JSON bodies loosely and feed the canonicalizer numbers that lose precision on purpose.

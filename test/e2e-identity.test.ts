@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { generateSync } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ManualClock } from '../src/core/clock.js';
@@ -14,6 +16,7 @@ import { startIdp, type TestIdp } from './helpers/idp.js';
  * server's step-up page.
  */
 const JUST = 'rotating the payments database credentials CHG-311';
+const PORTAL_BUILT = existsSync(fileURLToPath(new URL('../dist/web/index.html', import.meta.url)));
 
 
 /** A fetch from inside the page (same origin, the session cookie, the CSRF token). */
@@ -174,6 +177,20 @@ describe('identity end to end in Chromium', { skip: BROWSER_SKIP }, () => {
     // Another principal's token cannot borrow it.
     const other = await s.call('POST', '/api/v1/requests', ADMIN_TOKEN, body, { 'x-elevate-step-up': started.body.deviceCode });
     assert.equal(other.body.error.code, 'invalid_step_up');
+  });
+
+  it('the portal offers the identity provider, and signing in through it lands on My access', { skip: PORTAL_BUILT ? false : 'dist/web is missing: run `npm run build`' }, async () => {
+    const other = await browser.newContext();
+    const p = await other.newPage();
+    await p.goto(`${base}/`);
+    const link = p.getByRole('link', { name: 'Sign in with your identity provider' });
+    assert.equal(await link.getAttribute('href'), '/auth/oidc/login?returnTo=/');
+    await link.click();
+    await idpSignIn(p, 'alice-sub');
+    await p.getByRole('heading', { name: 'My access', level: 1 }).waitFor({ timeout: 10_000 });
+    assert.equal(new URL(p.url()).pathname, '/');
+    await p.getByRole('region', { name: 'Eligible roles' }).getByRole('listitem', { name: 'prod-admin' }).waitFor();
+    await other.close();
   });
 
   it('the step-up page lets a local account sign in (no IdP needed)', async () => {

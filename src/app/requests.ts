@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonical } from '../core/audit.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../core/errors.js';
-import { parseId } from '../core/ids.js';
+import { normalizeId, parseId } from '../core/ids.js';
 import type { ActivationRequest, Principal, Role } from '../core/model.js';
 import { evaluateActivation, mfaMetBy, stageApprovers, transition, type AuditDraft, type DirectoryView, type RequestEvent, type TransitionResult } from '../core/requests.js';
 import { parseScope } from '../core/scope.js';
@@ -318,17 +318,28 @@ export function makeRequests(deps: Deps) {
       return r;
     },
 
-    async list(actor: Actor, f: { mine?: boolean; status?: string; roleId?: string; principalId?: string; limit: number; after?: string }) {
-      if (f.mine || f.principalId === actor.principalId) return store.transaction((tx) => store.requests.list(tx, { ...f, principalId: actor.principalId }));
-      if (f.status === 'pending_approval' && !f.principalId && !isAdmin(deps, actor.principalId)) {
-        // The approvals inbox: pending requests this person may decide (never their own).
+    /**
+     * `mine`: the caller's own. `approvable` (or a non-admin asking for status pending_approval): the
+     * approvals inbox, pending requests the caller may decide, never their own. Anything else: admins.
+     */
+    async list(actor: Actor, f: { mine?: boolean; approvable?: boolean; status?: string; roleId?: string; principalId?: string; limit: number; after?: string }) {
+      const { approvable, ...filter } = f;
+      if (f.mine || f.principalId === actor.principalId) return store.transaction((tx) => store.requests.list(tx, { ...filter, principalId: actor.principalId }));
+      if (approvable || (f.status === 'pending_approval' && !f.principalId && !isAdmin(deps, actor.principalId))) {
+        if (f.status !== undefined && f.status !== 'pending_approval') return [];
+        const roleId = f.roleId ? normalizeId(f.roleId) : undefined;
+        const principalId = f.principalId ? normalizeId(f.principalId) : undefined;
         const pending = await store.transaction((tx) => store.requests.pending(tx, 1000));
         const out: ActivationRequest[] = [];
-        for (const r of pending) if (out.length < f.limit && (await canApprove(actor, r))) out.push(r);
+        for (const r of pending) {
+          if (out.length >= f.limit) break;
+          if ((roleId && r.roleId !== roleId) || (principalId && r.principalId !== principalId)) continue;
+          if (await canApprove(actor, r)) out.push(r);
+        }
         return out;
       }
       await requireAdmin(deps, actor, 'request.list');
-      return store.transaction((tx) => store.requests.list(tx, f));
+      return store.transaction((tx) => store.requests.list(tx, filter));
     },
   };
 

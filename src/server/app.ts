@@ -19,6 +19,7 @@ import { webhookSender, type WebhookTarget } from '../adapters/webhook/webhook.j
 import { directoryRoutes } from './routes/directory.js';
 import { mfaRoutes } from './routes/mfa.js';
 import { pageRoutes } from './pages.js';
+import { DEFAULT_PORTAL_DIR, portalRoutes } from './portal.js';
 import { roleRoutes } from './routes/roles.js';
 import { scimAdminRoutes, scimRoutes } from './routes/scim.js';
 
@@ -42,6 +43,8 @@ export interface ServerOptions {
   scimToken?: string | null;
   /** Addresses of reverse proxies whose X-Forwarded-For is believed (CIDR list); none by default. */
   trustedProxies?: string[];
+  /** The built portal (index.html and assets/); default dist/web. */
+  portalDir?: string;
   /** Run the in-process job loops (default true). Tests drive them with `jobs.tick()`. */
   jobs?: { intervalMs: number; checkpointEveryMs: number } | false;
 }
@@ -125,7 +128,7 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
     },
   });
   appLog = app.log;
-  installErrorHandler(app);
+  installErrorHandler(app, await portalRoutes(app, o.portalDir ?? DEFAULT_PORTAL_DIR));
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {

@@ -1,10 +1,13 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDomainError } from '../core/errors.js';
 
 const STATUS = { invalid: 400, unauthenticated: 401, forbidden: 403, not_found: 404, conflict: 409, rate_limited: 429 } as const;
 
+/** What answers an unknown route before the plain 404 (the portal's index.html); null: not handled. */
+export type NotFoundFallback = (req: FastifyRequest, reply: FastifyReply) => FastifyReply | null;
+
 /** The one place domain errors become HTTP: `{error:{code,message,details}}`. Never a stack, never a secret. */
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance, fallback: NotFoundFallback | null = null): void {
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     if (isDomainError(err)) {
       const retry = err.details.retryAfterSeconds;
@@ -24,5 +27,5 @@ export function installErrorHandler(app: FastifyInstance): void {
     req.log.error({ err: { message: err.message, stack: err.stack } }, 'unhandled error');
     return reply.status(500).send({ error: { code: 'internal', message: 'internal error', details: {} } });
   });
-  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}`, details: {} } }));
+  app.setNotFoundHandler((req, reply) => fallback?.(req, reply) ?? reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}`, details: {} } }));
 }

@@ -134,7 +134,9 @@ export const VerifyOut = T.Object({
 export const ListQuery = T.Object(
   {
     mine: T.Optional(T.Boolean()), principal: T.Optional(Id), role: T.Optional(Id), status: T.Optional(Str(32)), kind: T.Optional(Str(16)),
-    live: T.Optional(T.Boolean()), source: T.Optional(T.Union([T.Literal('activation'), T.Literal('direct'), T.Literal('breakglass')])),
+    live: T.Optional(T.Boolean()),
+    approvable: T.Optional(T.Boolean({ description: 'requests: only pending requests the caller may decide (the approvals inbox), also for admins' })),
+    source: T.Optional(T.Union([T.Literal('activation'), T.Literal('direct'), T.Literal('breakglass')])),
     limit: T.Optional(T.Integer({ minimum: 1, maximum: 1000 })), after: T.Optional(Str(128)),
   },
   { additionalProperties: false },

@@ -57,7 +57,7 @@ export function accessRoutes(app: FastifyInstance, uc: UseCases): void {
   );
   app.get<{ Querystring: Static<typeof S.ListQuery> }>('/requests', { schema: { tags: ['requests'], querystring: S.ListQuery, response: { 200: S.Items(S.RequestOut), ...err } } }, async (req) => {
     const q = req.query;
-    const items = await uc.requests.list(actorOf(req), { mine: q.mine, status: q.status, roleId: q.role, principalId: q.principal, limit: q.limit ?? 100, after: q.after });
+    const items = await uc.requests.list(actorOf(req), { mine: q.mine, approvable: q.approvable, status: q.status, roleId: q.role, principalId: q.principal, limit: q.limit ?? 100, after: q.after });
     return { items: items.map((r) => S.present.request(r)) };
   });
   app.get<{ Params: Static<typeof S.IdParams> }>('/requests/:id', { schema: { tags: ['requests'], params: S.IdParams, response: { 200: S.RequestOut, ...err } } }, async (req) => {

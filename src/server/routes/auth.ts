@@ -53,6 +53,10 @@ export function authRoutes(uc: UseCases, o: AuthRouteOptions, authenticate: (req
     const LoginBody = T.Object({ username: Str(200, 1), password: Str(1024, 1) }, { additionalProperties: false });
     const SignedInOut = T.Object({ principal: S.PrincipalOut, csrfToken: T.String(), expiresAt: T.String() });
 
+    app.get('/config', { schema: { tags: ['auth'], summary: 'What the sign-in page offers (no sign-in needed): whether an identity provider is configured', response: { 200: T.Object({ oidc: T.Boolean() }) } } }, async () => ({
+      oidc: o.oidc !== null,
+    }));
+
     app.post<{ Body: Static<typeof LoginBody> }>('/login', { schema: { tags: ['auth'], summary: 'Sign in with a local user name and password', body: LoginBody, response: { 200: SignedInOut, ...err } } }, async (req, reply) => {
       checkOrigin(req, origin);
       const s = await uc.sessions.passwordLogin(req.body, meta(req));
@@ -130,6 +134,7 @@ export function identityRoutes(app: FastifyInstance, uc: UseCases, o: AuthRouteO
       authenticatedAt: T.String(),
     }),
     csrfToken: T.Optional(T.String()),
+    serverTime: T.String({ format: 'date-time', description: "the server's clock now: countdowns to a grant's end run on it, not on the browser's" }),
   });
   app.get('/me', { schema: { tags: ['auth'], summary: 'The signed-in principal, how it authenticated, and the MFA verified', response: { 200: MeOut, ...err } } }, async (req) => {
     const a = actorOf(req);
@@ -138,6 +143,7 @@ export function identityRoutes(app: FastifyInstance, uc: UseCases, o: AuthRouteO
       principal: S.present.principal(p),
       auth: { method: a.auth.method, tokenId: a.auth.tokenId, signIn: a.auth.signIn ? { ...a.auth.signIn } : null, mfa: a.auth.mfa.map((m) => ({ method: m.method, at: iso(m.at)! })), authenticatedAt: iso(a.auth.authenticatedAt)! },
       ...(req.sessionSecret ? { csrfToken: csrfTokenOf(req.sessionSecret) } : {}),
+      serverTime: iso(o.clock.now())!,
     };
   });
 

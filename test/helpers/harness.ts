@@ -98,6 +98,8 @@ export async function startServer(backend: 'sqlite' | 'postgres', opts: { clock?
     limits: { minActivationMs: 60_000, maxScheduleAheadMs: 30 * 86_400_000 },
     bootstrapToken: ADMIN_TOKEN,
     jobs: false,
+    // Work on the portal in parallel can build it elsewhere (npx vite build web --outDir DIR).
+    ...(process.env.ELEVATE_TEST_PORTAL_DIR ? { portalDir: process.env.ELEVATE_TEST_PORTAL_DIR } : {}),
     ...opts.server,
   });
   return Object.assign(e, {

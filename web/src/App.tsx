@@ -3,6 +3,7 @@ import { ApiError, authConfig, me as loadMe, signOut, type PortalMe } from './ap
 import { Approvals } from './Approvals.js';
 import { MyAccess } from './MyAccess.js';
 import { MyRequests } from './MyRequests.js';
+import { Security } from './Security.js';
 import { SignIn } from './SignIn.js';
 import { Link, Problem, SessionContext, type Session } from './ui.js';
 
@@ -10,6 +11,7 @@ const PAGES: { path: string; title: string; Page: () => JSX.Element }[] = [
   { path: '/', title: 'My access', Page: MyAccess },
   { path: '/requests', title: 'My requests', Page: MyRequests },
   { path: '/approvals', title: 'Approvals', Page: Approvals },
+  { path: '/security', title: 'Security', Page: Security },
 ];
 
 type State =

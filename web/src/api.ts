@@ -22,7 +22,7 @@ function csrfFromCookie(): string {
   return '';
 }
 
-function client(): ElevateClient {
+export function client(): ElevateClient {
   const csrf = csrfToken || csrfFromCookie();
   return new ElevateClient({ baseUrl: location.origin, userAgent: 'elevate-portal', headers: csrf ? { 'x-csrf-token': csrf } : {} });
 }

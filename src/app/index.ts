@@ -12,6 +12,7 @@ import { makeSessions } from './sessions.js';
 import { makeStepups } from './stepup.js';
 import { makeRoles } from './roles.js';
 import { makeScim } from './scim.js';
+import { makeStats } from './stats.js';
 
 /** The use cases, each built from the part of the dependencies it uses. */
 export function makeUseCases(deps: AppDeps, signer: AuditSigner, senders: Partial<Record<string, Sender>> = {}) {
@@ -32,6 +33,7 @@ export function makeUseCases(deps: AppDeps, signer: AuditSigner, senders: Partia
     stepups: makeStepups(deps),
     breakglass: makeBreakglass(deps),
     outbox: makeOutbox(deps, senders),
+    stats: makeStats(deps),
   };
 }
 

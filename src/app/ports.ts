@@ -1,6 +1,7 @@
 import type { AuditEvent, Checkpoint } from '../core/audit.js';
 import type { MfaEvidence, Session } from '../core/identity.js';
 import type { ActivationRequest, ApiToken, Approval, Assignment, Eligibility, Principal, PrincipalKind, Role } from '../core/model.js';
+import type { StatsFacts } from '../core/stats.js';
 
 /**
  * The narrow ports use cases depend on. Storage implements them for SQLite and PostgreSQL; every
@@ -310,6 +311,11 @@ export interface ScimTokenRepo {
   revoke(tx: Tx, id: string, at: number): Promise<void>;
 }
 
+/** Read-only facts for the dashboard (app/stats.ts): the period's events, final approvals, and assignments live in [from, to). */
+export interface StatsRepo {
+  facts(tx: Tx, from: number, to: number): Promise<StatsFacts>;
+}
+
 /** A change the decision index on every node must see. `origin` names the node that made it. */
 export type IndexChange = { origin?: string } & (
   | { kind: 'principal'; id: string }
@@ -345,6 +351,7 @@ export interface Store extends TransactionRunner {
   outbox: OutboxRepo;
   breakglass: BreakglassRepo;
   scimTokens: ScimTokenRepo;
+  stats: StatsRepo;
   changes: ChangeFeed;
   /** Everything the decision index needs at start, streamed. */
   loadIndex(sink: IndexSink): Promise<void>;

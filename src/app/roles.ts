@@ -62,6 +62,17 @@ export function makeRoles(deps: Deps) {
       });
     },
 
+    /**
+     * A dry run of create/update for an editor that validates as you type: the settings as they
+     * would be stored (safe defaults filled in), or the same 400 naming the offending field. Writes
+     * nothing and audits nothing (a refused caller is audited as always).
+     */
+    async validate(actor: Actor, input: Omit<RoleInput, 'id'> & { id?: string }): Promise<Role> {
+      await requireAdmin(deps, actor, 'role.validate');
+      const id = input.id === undefined || input.id === '' ? 'draft' : parseId(input.id);
+      return build({ ...input, id }, id, clock.now(), null);
+    },
+
     async update(actor: Actor, rawId: string, input: Omit<RoleInput, 'id'>): Promise<Role> {
       const id = normalizeId(rawId);
       await requireAdmin(deps, actor, 'role.update', { roleId: id });

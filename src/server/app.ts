@@ -22,6 +22,7 @@ import { pageRoutes } from './pages.js';
 import { DEFAULT_PORTAL_DIR, portalRoutes } from './portal.js';
 import { roleRoutes } from './routes/roles.js';
 import { scimAdminRoutes, scimRoutes } from './routes/scim.js';
+import { statsRoutes } from './routes/stats.js';
 
 export interface ServerOptions {
   store: Store;
@@ -159,6 +160,7 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
       roleRoutes(api, uc);
       accessRoutes(api, uc);
       auditRoutes(api, uc, deps);
+      statsRoutes(api, uc);
       mfaRoutes(api, uc);
       scimAdminRoutes(api, uc);
       identityRoutes(api, uc, authOpts);

@@ -63,6 +63,8 @@ export const RoleBody = T.Object(
   { additionalProperties: false },
 );
 export const RoleUpdateBody = T.Omit(RoleBody, ['id'], { additionalProperties: false });
+/** A role being edited, for the dry run: like RoleBody with the id optional (a new role may have none yet). */
+export const RoleDraftBody = T.Composite([RoleUpdateBody, T.Object({ id: T.Optional(Str(128)) })], { additionalProperties: false });
 export const RoleOut = T.Object({
   id: T.String(), name: T.String(), description: T.String(), riskTier: T.String(), builtin: T.Boolean(),
   settings: T.Record(T.String(), T.Unknown()), createdAt: Time, updatedAt: Time,
@@ -108,6 +110,12 @@ export const AssignmentOut = T.Object({
   id: T.String(), principalId: T.String(), roleId: T.String(), scope: T.String(), source: T.String(), standing: T.Boolean(),
   requestId: Nullable(T.String()), startsAt: Time, endsAt: NullableTime, status: T.String(), justification: T.String(),
   createdBy: T.String(), createdAt: Time, endedAt: NullableTime,
+});
+
+export const ConvertedOut = T.Object({
+  assignment: AssignmentOut,
+  eligibility: EligibilityOut,
+  eligibilityCreated: T.Boolean({ description: 'false when an eligibility for the same role and scope already existed and was kept' }),
 });
 
 export const CheckQuery = T.Object({ principal: Id, role: Id, scope: Str(512, 1) }, { additionalProperties: false });

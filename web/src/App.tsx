@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type JSX } from 'react';
+import { ADMIN_PAGE, AdminNavItem } from './admin/Admin.js';
 import { ApiError, authConfig, me as loadMe, signOut, type PortalMe } from './api.js';
+import { INSIGHT_PAGES, useAdminViews } from './audit/nav.js';
 import { Approvals } from './Approvals.js';
 import { MyAccess } from './MyAccess.js';
 import { MyRequests } from './MyRequests.js';
@@ -24,6 +26,7 @@ export function App() {
   const [state, setState] = useState<State>({ kind: 'loading' });
   const [path, setPath] = useState(location.pathname);
   const main = useRef<HTMLElement>(null);
+  const insights = useAdminViews(state.kind === 'signedIn' ? state.me.principal.id : null);
 
   const start = useCallback(async (note: string | null = null) => {
     try {
@@ -59,7 +62,7 @@ export function App() {
     [state, start, navigate],
   );
 
-  const page = PAGES.find((p) => p.path === path);
+  const page = PAGES.find((p) => p.path === path) ?? (path === ADMIN_PAGE.path ? ADMIN_PAGE : undefined) ?? INSIGHT_PAGES.find((p) => p.path === path);
   useEffect(() => {
     document.title = state.kind === 'signedIn' ? `${page?.title ?? 'Not found'} · Elevate` : 'Sign in · Elevate';
   }, [state.kind, page]);
@@ -95,6 +98,8 @@ export function App() {
                   <Link href={p.path}>{p.title}</Link>
                 </li>
               ))}
+              <AdminNavItem />
+              {insights ? INSIGHT_PAGES.map((p) => <li key={p.path}><Link href={p.path}>{p.title}</Link></li>) : null}
             </ul>
           </nav>
           <div className="who">

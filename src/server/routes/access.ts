@@ -102,6 +102,22 @@ export function accessRoutes(app: FastifyInstance, uc: UseCases): void {
     { schema: { tags: ['assignments'], params: S.IdParams, body: S.ReasonBody, response: { 200: S.AssignmentOut, ...err } } },
     async (req) => S.present.assignment(await uc.assignments.revoke(actorOf(req), req.params.id, req.body.reason)),
   );
+  app.post<{ Params: Static<typeof S.IdParams> }>(
+    '/assignments/:id/convert-to-eligible',
+    {
+      schema: {
+        tags: ['assignments'],
+        summary:
+          'Admin: end a direct (standing) assignment and make its holder eligible for the same role at the same scope, in one transaction (permanent if the role allows it, else for its longest eligibility). 409 for a grant that is not direct or has ended, and for the last standing elevate-admin.',
+        params: S.IdParams,
+        response: { 200: S.ConvertedOut, ...err },
+      },
+    },
+    async (req) => {
+      const r = await uc.assignments.convertToEligible(actorOf(req), req.params.id);
+      return { assignment: S.present.assignment(r.assignment), eligibility: S.present.eligibility(r.eligibility), eligibilityCreated: r.created };
+    },
+  );
   app.post<{ Params: Static<typeof S.IdParams>; Body: Static<typeof S.ExtendBody> }>(
     '/assignments/:id/extend',
     { schema: { tags: ['assignments'], summary: 'Request an extension (a new request under the same rules)', params: S.IdParams, body: S.ExtendBody, response: { 200: S.RequestOut, 201: S.RequestOut, ...err } } },

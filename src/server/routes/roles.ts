@@ -11,6 +11,18 @@ export function roleRoutes(app: FastifyInstance, uc: UseCases): void {
     reply.status(201);
     return S.present.role(await uc.roles.create(actorOf(req), req.body));
   });
+  app.post<{ Body: Static<typeof S.RoleDraftBody> }>(
+    '/roles/validate',
+    {
+      schema: {
+        tags: ['roles'],
+        summary: 'Admin dry run: the role as it would be stored (settings normalized, safe defaults filled in), or the 400 naming the offending field. Writes nothing.',
+        body: S.RoleDraftBody,
+        response: { 200: S.RoleOut, ...err },
+      },
+    },
+    async (req) => S.present.role(await uc.roles.validate(actorOf(req), req.body)),
+  );
   app.get('/roles', { schema: { tags: ['roles'], response: { 200: S.Items(S.RoleOut), ...err } } }, async (req) => {
     actorOf(req);
     return { items: (await uc.roles.list()).map(S.present.role) };

@@ -1,0 +1,394 @@
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { durationWords, formatTime, serverNow, toMs } from '../time.js';
+import { Empty, Problem, Risk, useLoad } from '../ui.js';
+import {
+  convertToEligible,
+  createEligibility,
+  eligibilities as loadEligibilities,
+  liveAssignments,
+  principals as loadPrincipals,
+  removeEligibility,
+  roles as loadRoles,
+  type Assignment,
+  type Eligibility,
+  type Principal,
+  type Role,
+} from './api.js';
+
+interface Data {
+  eligibilities: Eligibility[];
+  grants: Assignment[];
+  roles: Map<string, Role>;
+  principals: Map<string, Principal>;
+}
+
+async function load(): Promise<Data> {
+  const [eligibilities, grants, roles, principals] = await Promise.all([loadEligibilities(), liveAssignments(), loadRoles(), loadPrincipals()]);
+  return { eligibilities, grants, roles: new Map(roles.map((r) => [r.id, r])), principals: new Map(principals.map((p) => [p.id, p])) };
+}
+
+const until = (t: Assignment['endsAt']) => (t === null || t === undefined ? 'no end date' : `until ${formatTime(t)}`);
+
+/** What the role's settings say a conversion gives (the server decides; this only says it beforehand). */
+function eligibilityAfterConvert(role: Role | undefined): string {
+  const e = (role?.settings.eligibility ?? {}) as { allowPermanent?: boolean; maxDuration?: string | null };
+  if (e.allowPermanent === false && e.maxDuration) return `for ${durationWords(e.maxDuration)} (the role's longest eligibility)`;
+  return 'with no end date';
+}
+
+/** Eligibilities and live assignments; standing (direct) ones stand out and convert to eligibility in one click. */
+export function Access() {
+  const id = useId();
+  const { data, error, reload } = useLoad(load, 30_000);
+  const [query, setQuery] = useState('');
+  const [notice, setNotice] = useState<ReactNode>(null);
+  const [adding, setAdding] = useState(false);
+
+  const q = query.trim().toLowerCase();
+  const names = (x: { principalId: string; roleId: string; scope: string }) =>
+    [x.principalId, data?.principals.get(x.principalId)?.name ?? '', x.roleId, data?.roles.get(x.roleId)?.name ?? '', x.scope].join('\u0000').toLowerCase();
+  const match = (x: { principalId: string; roleId: string; scope: string }) => !q || names(x).includes(q);
+  const byScope = <T extends { scope: string; principalId: string; roleId: string }>(a: T, b: T) => a.scope.localeCompare(b.scope) || a.principalId.localeCompare(b.principalId) || a.roleId.localeCompare(b.roleId);
+
+  const now = serverNow();
+  const grants = (data?.grants ?? []).filter((g) => g.status === 'active' || g.status === 'scheduled');
+  const standing = grants.filter((g) => g.source === 'direct' && match(g)).sort(byScope);
+  const jit = grants.filter((g) => g.source !== 'direct' && match(g)).sort(byScope);
+  const eligs = (data?.eligibilities ?? []).filter((e) => !e.removedAt && (toMs(e.endsAt) ?? Infinity) > now && match(e)).sort(byScope);
+
+  const who = (pid: string) => <Who p={data?.principals.get(pid)} id={pid} />;
+  const what = (rid: string) => <span className="role-name">{data?.roles.get(rid)?.name ?? rid}</span>;
+
+  return (
+    <section aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>Eligibilities and assignments</h2>
+      <p className="muted">
+        Standing access is what Elevate exists to drive to zero: convert each direct assignment to an eligibility, and the person activates the role when they need it.
+      </p>
+      <div role="status" className={notice ? 'notice' : 'visually-hidden'}>
+        {notice}
+      </div>
+      <Problem error={error} />
+      <div className="admin-filters">
+        <div className="field">
+          <label htmlFor={`${id}-q`}>Filter by principal, role or scope</label>
+          <input id={`${id}-q`} type="search" value={query} onChange={(e) => setQuery(e.target.value)} autoComplete="off" spellCheck={false} />
+        </div>
+      </div>
+
+      <section aria-labelledby={`${id}-standing`} className="block">
+        <h3 id={`${id}-standing`}>Standing access{data ? ` (${standing.length})` : ''}</h3>
+        {data === null ? <p className="muted">Loading…</p> : standing.length === 0 ? <Empty>No standing access{q ? ' matches' : ''}. Everyone activates what they need.</Empty> : null}
+        <ul className="cards">
+          {standing.map((g) => (
+            <StandingItem
+              key={g.id}
+              grant={g}
+              role={data?.roles.get(g.roleId)}
+              who={who(g.principalId)}
+              what={what(g.roleId)}
+              onConverted={(n) => {
+                setNotice(n);
+                void reload();
+              }}
+            />
+          ))}
+        </ul>
+      </section>
+
+      <section aria-labelledby={`${id}-jit`} className="block">
+        <h3 id={`${id}-jit`}>Active just-in-time grants{data ? ` (${jit.length})` : ''}</h3>
+        {data !== null && jit.length === 0 ? <Empty>Nobody has a role activated right now{q ? ' that matches' : ''}.</Empty> : null}
+        {jit.length > 0 ? (
+          <table className="admin-table">
+            <thead>
+              <tr>
+                <th scope="col" className="col-who">Principal</th>
+                <th scope="col">Role</th>
+                <th scope="col">Scope</th>
+                <th scope="col">How</th>
+                <th scope="col">Ends</th>
+              </tr>
+            </thead>
+            <tbody>
+              {jit.map((g) => (
+                <tr key={g.id}>
+                  <td data-label="Principal">{who(g.principalId)}</td>
+                  <td data-label="Role">{what(g.roleId)}</td>
+                  <td data-label="Scope">
+                    <code>{g.scope}</code>
+                  </td>
+                  <td data-label="How">{g.source === 'breakglass' ? 'Break-glass' : g.status === 'scheduled' ? 'Activated (scheduled)' : 'Activated'}</td>
+                  <td data-label="Ends">{g.endsAt ? formatTime(g.endsAt) : 'no end date'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : null}
+      </section>
+
+      <section aria-labelledby={`${id}-elig`} className="block">
+        <div className="section-head">
+          <h3 id={`${id}-elig`}>Eligibilities{data ? ` (${eligs.length})` : ''}</h3>
+          <button type="button" aria-expanded={adding} onClick={() => setAdding((x) => !x)}>
+            Make eligible
+          </button>
+        </div>
+        {adding && data ? (
+          <NewEligibility
+            data={data}
+            onCancel={() => setAdding(false)}
+            onCreated={(e) => {
+              setAdding(false);
+              setNotice(
+                <>
+                  {who(e.principalId)} is now eligible for {what(e.roleId)} at <code>{e.scope}</code> {until(e.endsAt)}.
+                </>,
+              );
+              void reload();
+            }}
+          />
+        ) : null}
+        {data !== null && eligs.length === 0 ? <Empty>No eligibility{q ? ' matches' : ''}.</Empty> : null}
+        {eligs.length > 0 ? (
+          <table className="admin-table">
+            <thead>
+              <tr>
+                <th scope="col" className="col-who">Principal</th>
+                <th scope="col">Role</th>
+                <th scope="col">Scope</th>
+                <th scope="col">Until</th>
+                <th scope="col" className="col-act">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {eligs.map((e) => (
+                <EligibilityRow
+                  key={e.id}
+                  e={e}
+                  who={who(e.principalId)}
+                  what={what(e.roleId)}
+                  label={`${data?.principals.get(e.principalId)?.name || e.principalId}, ${data?.roles.get(e.roleId)?.name ?? e.roleId} at ${e.scope}`}
+                  onRemoved={(n) => {
+                    setNotice(n);
+                    void reload();
+                  }}
+                />
+              ))}
+            </tbody>
+          </table>
+        ) : null}
+      </section>
+    </section>
+  );
+}
+
+function Who({ p, id }: { p: Principal | undefined; id: string }) {
+  return (
+    <span className="name">
+      {p?.name || id}
+      {p?.kind === 'group' ? ' (group)' : ''}
+      {p?.name && p.name !== id ? <span className="muted"> · {id}</span> : null}
+    </span>
+  );
+}
+
+function StandingItem({ grant, role, who, what, onConverted }: { grant: Assignment; role: Role | undefined; who: ReactNode; what: ReactNode; onConverted: (n: ReactNode) => void }) {
+  const id = useId();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  async function convert() {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await convertToEligible(grant.id);
+      onConverted(
+        <>
+          Converted: {who} no longer holds {what} at <code>{grant.scope}</code> standing, and is {r.eligibilityCreated ? 'now' : 'still'} eligible for it {until(r.eligibility.endsAt)}
+          {r.eligibilityCreated ? '' : ' (the eligibility already there was kept)'}.
+        </>,
+      );
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <li className="card standing-card" aria-labelledby={`${id}-title`}>
+      <div className="card-main">
+        <p className="card-title" id={`${id}-title`}>
+          {who} <span className="at">holds</span> {what} <span className="at">at</span> <code>{grant.scope}</code>
+        </p>
+        <p>
+          <span className="tag tag-standing">Standing access</span> <Risk tier={role?.riskTier} />
+        </p>
+        <p className="muted">
+          {grant.status === 'scheduled' ? `Starts ${formatTime(grant.startsAt)}, ` : `Since ${formatTime(grant.startsAt)}, `}
+          {until(grant.endsAt)}
+          {typeof grant.justification === 'string' && grant.justification ? (
+            <>
+              {' · '}
+              <span className="quote">“{grant.justification}”</span>
+            </>
+          ) : null}
+        </p>
+        <p className="hint" id={`${id}-hint`}>
+          Converting ends this grant now and makes them eligible {eligibilityAfterConvert(role)}: they activate it, justified and time-boxed, when they need it.
+        </p>
+      </div>
+      <div className="card-actions">
+        <button type="button" className="primary" disabled={busy} aria-describedby={`${id}-hint`} onClick={() => void convert()}>
+          Convert to eligible
+        </button>
+      </div>
+      {error ? (
+        <div className="card-full">
+          <Problem error={error} title="Not converted:" />
+        </div>
+      ) : null}
+    </li>
+  );
+}
+
+function EligibilityRow({ e, who, what, label, onRemoved }: { e: Eligibility; who: ReactNode; what: ReactNode; label: string; onRemoved: (n: ReactNode) => void }) {
+  const [confirm, setConfirm] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const yes = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (confirm) yes.current?.focus();
+  }, [confirm]);
+
+  async function remove() {
+    setBusy(true);
+    setError(null);
+    try {
+      await removeEligibility(e.id);
+      onRemoved(
+        <>
+          Removed: {who} is no longer eligible for {what} at <code>{e.scope}</code>; grants activated under it ended.
+        </>,
+      );
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <tr>
+      <td data-label="Principal">{who}</td>
+      <td data-label="Role">{what}</td>
+      <td data-label="Scope">
+        <code>{e.scope}</code>
+      </td>
+      <td data-label="Until">{e.endsAt ? formatTime(e.endsAt) : 'no end date'}</td>
+      <td className="cell-actions">
+        {confirm ? (
+          <span className="row">
+            <button ref={yes} type="button" className="danger" disabled={busy} aria-label={`Confirm removing ${label}`} onClick={() => void remove()}>
+              Remove now
+            </button>
+            <button type="button" onClick={() => setConfirm(false)}>
+              Keep
+            </button>
+          </span>
+        ) : (
+          <button type="button" aria-label={`Remove ${label}`} onClick={() => setConfirm(true)}>
+            Remove
+          </button>
+        )}
+        {error ? <Problem error={error} /> : null}
+      </td>
+    </tr>
+  );
+}
+
+function NewEligibility({ data, onCancel, onCreated }: { data: Data; onCancel: () => void; onCreated: (e: Eligibility) => void }) {
+  const id = useId();
+  const [f, setF] = useState({ principalId: '', roleId: '', scope: '/', until: '', justification: '' });
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const set = (k: keyof typeof f) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
+  const role = data.roles.get(f.roleId);
+  const rule = (role?.settings.eligibility ?? {}) as { allowPermanent?: boolean; maxDuration?: string | null };
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const endsAt = f.until ? new Date(`${f.until}T23:59:59`).toISOString() : null;
+      onCreated(await createEligibility({ principalId: f.principalId.trim(), roleId: f.roleId, scope: f.scope.trim(), endsAt, justification: f.justification }));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const principals = [...data.principals.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const roles = [...data.roles.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return (
+    <form className="panel editor" onSubmit={(e) => void submit(e)} aria-labelledby={`${id}-h`} noValidate>
+      <h4 id={`${id}-h`}>Make someone eligible</h4>
+      <div className="grid2">
+        <div className="field">
+          <label htmlFor={`${id}-p`}>Principal</label>
+          <input id={`${id}-p`} list={`${id}-ps`} value={f.principalId} onChange={set('principalId')} autoComplete="off" spellCheck={false} />
+          <datalist id={`${id}-ps`}>
+            {principals.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </datalist>
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-r`}>Role</label>
+          <select id={`${id}-r`} value={f.roleId} onChange={set('roleId')}>
+            <option value="">Choose a role…</option>
+            {roles.map((r) => (
+              <option key={r.id} value={r.id}>
+                {r.name} ({r.riskTier} risk)
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-s`}>Scope</label>
+          <input id={`${id}-s`} value={f.scope} onChange={set('scope')} aria-describedby={`${id}-s-hint`} autoComplete="off" spellCheck={false} />
+          <p id={`${id}-s-hint`} className="hint">
+            It covers this scope and everything below it, for example <code>/prod</code>.
+          </p>
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-u`}>Eligible until</label>
+          <input id={`${id}-u`} type="date" value={f.until} onChange={set('until')} aria-describedby={`${id}-u-hint`} />
+          <p id={`${id}-u-hint`} className="hint">
+            {role && rule.allowPermanent === false
+              ? `Required: this role allows eligibility for at most ${durationWords(rule.maxDuration ?? '')}.`
+              : 'Empty: no end date.'}
+          </p>
+        </div>
+      </div>
+      <div className="field">
+        <label htmlFor={`${id}-j`}>Justification</label>
+        <input id={`${id}-j`} value={f.justification} onChange={set('justification')} placeholder="for example: on-call DBA rota" autoComplete="off" />
+      </div>
+      <Problem error={error} title="Not made eligible:" />
+      <div className="actions">
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" className="primary" disabled={busy}>
+          Make eligible
+        </button>
+      </div>
+    </form>
+  );
+}

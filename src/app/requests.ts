@@ -315,7 +315,7 @@ export function makeRequests(deps: Deps) {
       if (r.request.principalId !== actor.principalId && !isAdmin(deps, actor.principalId) && !(await canApprove(actor, r.request))) {
         throw new NotFound('not_found', `request ${id} not found`);
       }
-      return r;
+      return { ...r, context: r.request.principalId === actor.principalId ? null : await approverContext(actor, r.request) };
     },
 
     /**
@@ -342,6 +342,27 @@ export function makeRequests(deps: Deps) {
       return store.transaction((tx) => store.requests.list(tx, filter));
     },
   };
+
+  /**
+   * What an approver needs besides the request: who else may decide its open stage (so the team can
+   * split the work), and the requester's recent requests (a burst, or a pattern of denials, is context).
+   */
+  async function approverContext(actor: Actor, r: ActivationRequest) {
+    const { role, requester, recent } = await store.transaction(async (tx) => ({
+      role: await store.roles.get(tx, r.roleId),
+      requester: await store.principals.get(tx, r.principalId),
+      recent: await store.requests.list(tx, { principalId: r.principalId, limit: 200 }),
+    }));
+    const stage = role && requester && r.status === 'pending_approval' ? approverSets(role, requester)[r.stage] : undefined;
+    return {
+      otherApprovers: stage ? [...stage].filter((p) => p !== actor.principalId).sort() : [],
+      recentRequests: recent
+        .filter((x) => x.id !== r.id)
+        .sort((a, b) => b.createdAt - a.createdAt)
+        .slice(0, 5)
+        .map((x) => ({ id: x.id, roleId: x.roleId, scope: x.scope, status: x.status, durationMs: x.durationMs, createdAt: x.createdAt })),
+    };
+  }
 
   async function canApprove(actor: Actor, r: ActivationRequest): Promise<boolean> {
     if (r.principalId === actor.principalId) return false;

@@ -100,6 +100,10 @@ export const RequestOut = T.Object({
   timeoutAt: NullableTime, assignmentId: Nullable(T.String()), reasons: T.Array(T.String()), createdAt: Time, updatedAt: Time,
   expiresAt: T.Optional(NullableTime), approvals: T.Optional(T.Array(ApprovalOut)),
   approvalsRequired: T.Optional(Nullable(T.Integer({ description: 'approvals the open stage needs' }))),
+  context: T.Optional(Nullable(T.Object({
+    otherApprovers: T.Array(T.String(), { description: 'who else may decide the open stage' }),
+    recentRequests: T.Array(T.Object({ id: T.String(), roleId: T.String(), scope: T.String(), status: T.String(), duration: T.String(), createdAt: Time }), { description: "the requester's five latest other requests" }),
+  }, { description: 'for approvers and admins: the context a decision needs' }))),
 });
 
 export const AssignmentBody = T.Object(

@@ -1,5 +1,5 @@
-import { useId, useState, type ReactNode } from 'react';
-import { ApiError, approvable, approve, deny, roles as loadRoles, type ActivationRequest, type Role } from './api.js';
+import { useEffect, useId, useState, type ReactNode } from 'react';
+import { ApiError, approvable, approve, client, deny, roles as loadRoles, type ActivationRequest, type Role } from './api.js';
 import { mfaStrength, settingsOf } from './rules.js';
 import { StepUp } from './StepUp.js';
 import { durationWords, formatTime } from './time.js';
@@ -46,6 +46,27 @@ export function Approvals() {
   );
 }
 
+/** What the server adds for an approver: who else may decide, and the requester's recent requests. */
+interface ApproverContext {
+  otherApprovers: string[];
+  recentRequests: { id: string; roleId: string; scope: string; status: string; duration: string; createdAt: string }[];
+}
+
+function useApproverContext(requestId: string): ApproverContext | null {
+  const [ctx, setCtx] = useState<ApproverContext | null>(null);
+  useEffect(() => {
+    let live = true;
+    client()
+      .call<{ context?: ApproverContext | null }>('GET', `/api/v1/requests/${encodeURIComponent(requestId)}`)
+      .then((r) => live && setCtx(r.context ?? null))
+      .catch(() => undefined); // the card still shows the request itself
+    return () => {
+      live = false;
+    };
+  }, [requestId]);
+  return ctx;
+}
+
 function Decision({ r, role, onDecided }: { r: ActivationRequest; role: Role | undefined; onDecided: (verb: 'approved' | 'denied', role: Role | undefined) => void }) {
   const id = useId();
   const { signedOut } = useSession();
@@ -54,6 +75,7 @@ function Decision({ r, role, onDecided }: { r: ActivationRequest; role: Role | u
   const [error, setError] = useState<unknown>(null);
   const [stepUp, setStepUp] = useState<null | 'approve' | 'deny'>(null);
   const strength = mfaStrength(settingsOf(role));
+  const ctx = useApproverContext(r.id);
 
   async function decide(what: 'approve' | 'deny') {
     setBusy(true);
@@ -101,6 +123,26 @@ function Decision({ r, role, onDecided }: { r: ActivationRequest; role: Role | u
             <>
               <dt>Decide by</dt>
               <dd>{formatTime(r.timeoutAt as string)}</dd>
+            </>
+          ) : null}
+          {ctx ? (
+            <>
+              <dt>Others who can approve</dt>
+              <dd>{ctx.otherApprovers.length ? ctx.otherApprovers.join(', ') : 'only you'}</dd>
+              <dt>Recent requests</dt>
+              <dd>
+                {ctx.recentRequests.length === 0 ? (
+                  'none before this one'
+                ) : (
+                  <ul className="recent">
+                    {ctx.recentRequests.map((x) => (
+                      <li key={x.id}>
+                        {x.roleId} at <code>{x.scope}</code>, {durationWords(x.duration)}: {x.status.replace(/_/g, ' ')} ({formatTime(x.createdAt)})
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </dd>
             </>
           ) : null}
         </dl>

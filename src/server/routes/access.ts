@@ -5,6 +5,7 @@ import { parseDuration } from '../../core/duration.js';
 import { Invalid } from '../../core/errors.js';
 import { actorOf } from '../auth.js';
 import * as S from '../schemas.js';
+import { formatDuration } from '../../core/duration.js';
 
 const err = { 400: S.ErrorBody, 401: S.ErrorBody, 403: S.ErrorBody, 404: S.ErrorBody, 409: S.ErrorBody };
 
@@ -61,8 +62,15 @@ export function accessRoutes(app: FastifyInstance, uc: UseCases): void {
     return { items: items.map((r) => S.present.request(r)) };
   });
   app.get<{ Params: Static<typeof S.IdParams> }>('/requests/:id', { schema: { tags: ['requests'], params: S.IdParams, response: { 200: S.RequestOut, ...err } } }, async (req) => {
-    const { request, approvals, expiresAt, approvalsRequired } = await uc.requests.get(actorOf(req), req.params.id);
-    return { ...S.present.request(request, { approvals, expiresAt }), approvalsRequired };
+    const { request, approvals, expiresAt, approvalsRequired, context } = await uc.requests.get(actorOf(req), req.params.id);
+    return {
+      ...S.present.request(request, { approvals, expiresAt }),
+      approvalsRequired,
+      context: context && {
+        otherApprovers: context.otherApprovers,
+        recentRequests: context.recentRequests.map((x) => ({ id: x.id, roleId: x.roleId, scope: x.scope, status: x.status, duration: formatDuration(x.durationMs), createdAt: new Date(x.createdAt).toISOString() })),
+      },
+    };
   });
   for (const decision of ['approve', 'deny'] as const) {
     app.post<{ Params: Static<typeof S.IdParams>; Body: Static<typeof S.ReasonBody> }>(

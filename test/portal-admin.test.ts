@@ -1,12 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ManualClock } from '../src/core/clock.js';
-import { BROWSER_SKIP, freePort, launchBrowser } from './helpers/browser.js';
-import { ADMIN_TOKEN, startServer, type TestServer } from './helpers/harness.js';
+import { ADMIN_TOKEN } from './helpers/harness.js';
+import { api, horizontalOverflow, PORTAL_SKIP, DESKTOP, openPages, seed, shot as screenshot, signIn, startPortalServer, waitText, type PortalServer } from './helpers/portal.js';
 
 /**
  * The portal's Administration pages in real Chromium: an admin signs in with the form, creates a
@@ -16,70 +13,25 @@ import { ADMIN_TOKEN, startServer, type TestServer } from './helpers/harness.js'
  * with one click; the scope tree counts what is where. Someone who is not an admin never sees
  * Administration and is refused by the API. Screenshots: test-artifacts/portal/admin-*.png.
  */
-const PORTAL_DIR = process.env.ELEVATE_TEST_PORTAL_DIR ?? fileURLToPath(new URL('../dist/web', import.meta.url));
-const SKIP = BROWSER_SKIP || (existsSync(join(PORTAL_DIR, 'index.html')) ? false : `${PORTAL_DIR} has no built portal: run \`npm run build\` first (npm test does)`);
-const SHOTS = fileURLToPath(new URL('../test-artifacts/portal/', import.meta.url));
 const ADMIN_PW = 'correct horse battery staple';
 const CAROL_PW = 'staple battery horse correct';
 const LONG_NAME = 'Maximiliane Konstantinopoulou-Wolfeschlegelsteinhausenbergerdorff, Payments Platform Operations';
 const LONG_GROUP = 'payments-platform-operations-emergency-database-administrators-europe-west';
 const DAY = 86_400_000;
 
-async function waitText(l: Locator, re: RegExp, timeout = 10_000): Promise<string> {
-  const deadline = Date.now() + timeout;
-  let last = '';
-  for (;;) {
-    last = (await l.first().textContent({ timeout: Math.max(1, deadline - Date.now()) }).catch(() => '')) ?? '';
-    if (re.test(last)) return last;
-    if (Date.now() > deadline) throw new Error(`text ${JSON.stringify(last)} never matched ${re}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const shot = (page: Page, name: string) => screenshot(page, `admin-${name}`);
 
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${SHOTS}admin-${name}.png`, fullPage: true });
-}
-
-async function signIn(page: Page, base: string, username: string, password: string): Promise<void> {
-  await page.goto(`${base}/`);
-  await page.getByLabel('User name').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'My access', level: 1 }).waitFor();
-}
-
-async function api(page: Page, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  return page.evaluate(
-    async ([m, p, b]) => {
-      const csrf = document.cookie.split('; ').find((c) => c.startsWith('elevate_csrf='))?.slice('elevate_csrf='.length) ?? '';
-      const res = await fetch(p as string, { method: m as string, headers: { 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: m === 'GET' ? undefined : JSON.stringify(b ?? {}) });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : null };
-    },
-    [method, path, body] as const,
-  );
-}
-
-const overflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-
-describe('the Administration pages in Chromium', { skip: SKIP }, () => {
-  let s: TestServer;
+describe('the Administration pages in Chromium', { skip: PORTAL_SKIP }, () => {
+  let s: PortalServer;
   let browser: Browser;
-  let adminCtx: BrowserContext;
-  let carolCtx: BrowserContext;
   let admin: Page;
   let carol: Page;
-  let base: string;
   const clock = new ManualClock(Date.now());
   const errors: string[] = [];
 
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    s = await startServer('sqlite', { clock, server: { identity: { publicUrl: base, sessionIdleMs: 4 * 3_600_000 } } });
-    await s.app.listen({ host: '127.0.0.1', port });
-    for (const [method, url, body] of [
+    s = await startPortalServer({ clock, server: { identity: { sessionIdleMs: 4 * 3_600_000 } } });
+    await seed(s, [
       ['PATCH', '/api/v1/principals/admin', { name: 'Ada Admin' }],
       ['PUT', '/api/v1/principals/admin/local-account', { username: 'admin', password: ADMIN_PW }],
       ['POST', '/api/v1/principals', { id: 'carol', kind: 'user', name: 'Carol Example' }],
@@ -88,21 +40,8 @@ describe('the Administration pages in Chromium', { skip: SKIP }, () => {
       ['POST', '/api/v1/roles', { id: 'app-reader', name: 'App reader', riskTier: 'low', settings: { maxActivation: 'PT1H' } }],
       ['POST', '/api/v1/eligibilities', { principalId: 'carol', roleId: 'app-reader', scope: '/prod', endsAt: null, justification: 'support rota' }],
       ['POST', '/api/v1/eligibilities', { principalId: 'carol', roleId: 'app-reader', scope: '/dev/sandbox', endsAt: null, justification: 'sandbox' }],
-    ] as const) {
-      const r = await s.call(method, url, ADMIN_TOKEN, body);
-      assert.ok(r.status < 300, `${url}: ${r.status} ${JSON.stringify(r.body)}`);
-    }
-    browser = await launchBrowser();
-    adminCtx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-    carolCtx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-    admin = await adminCtx.newPage();
-    carol = await carolCtx.newPage();
-    for (const [who, p] of [['admin', admin], ['carol', carol]] as const) {
-      p.on('pageerror', (e) => errors.push(`${who}: ${e.message}`));
-      p.on('console', (m) => {
-        if (m.type() === 'error' && !/the server responded with a status of 4\d\d/.test(m.text())) errors.push(`${who} console: ${m.text()}`);
-      });
-    }
+    ]);
+    ({ browser, pages: { admin, carol } } = await openPages({ admin: DESKTOP, carol: DESKTOP }, errors));
   });
 
   after(async () => {
@@ -114,7 +53,7 @@ describe('the Administration pages in Chromium', { skip: SKIP }, () => {
   const status = (page: Page, re: RegExp) => waitText(page.getByRole('status').filter({ hasText: re }), re);
 
   it('an admin signs in with the form and finds Administration', async () => {
-    await signIn(admin, base, 'admin', ADMIN_PW);
+    await signIn(admin, s.base, 'admin', ADMIN_PW);
     await admin.getByRole('navigation').getByRole('link', { name: 'Administration' }).click();
     await admin.getByRole('heading', { name: 'Administration', level: 1 }).waitFor();
     assert.equal(await tab('Principals').getAttribute('aria-selected'), 'true');
@@ -320,20 +259,20 @@ describe('the Administration pages in Chromium', { skip: SKIP }, () => {
       await tab(t).click();
       await admin.getByRole('tabpanel').getByRole('heading', { level: 2 }).first().waitFor();
       await admin.waitForTimeout(300);
-      assert.ok((await overflow(admin)) <= 0, `${t}: no horizontal scrolling on a narrow screen (overflow ${await overflow(admin)}px)`);
+      assert.ok((await horizontalOverflow(admin)) <= 0, `${t}: no horizontal scrolling on a narrow screen (overflow ${await horizontalOverflow(admin)}px)`);
       await shot(admin, `${t.toLowerCase()}-narrow`);
     }
     await tab('Roles').click();
     await admin.getByRole('button', { name: 'New role' }).click();
     await admin.getByRole('form', { name: 'New role' }).getByLabel('Settings (JSON)').waitFor();
     await waitText(admin.getByRole('form', { name: 'New role' }).locator('[aria-live]').first(), /server accepts/);
-    assert.ok((await overflow(admin)) <= 0, 'the role editor fits');
+    assert.ok((await horizontalOverflow(admin)) <= 0, 'the role editor fits');
     await shot(admin, 'role-editor-narrow');
     await admin.setViewportSize({ width: 1100, height: 800 });
   });
 
   it('someone who is not an admin never sees Administration, and the admin API refuses them', async () => {
-    await signIn(carol, base, 'carol', CAROL_PW);
+    await signIn(carol, s.base, 'carol', CAROL_PW);
     await carol.getByRole('navigation').getByRole('link', { name: 'My requests' }).waitFor();
     await carol.waitForTimeout(500); // the admin question has been answered by now
     assert.equal(await carol.getByRole('navigation').getByRole('link', { name: 'Administration' }).count(), 0);
@@ -347,7 +286,7 @@ describe('the Administration pages in Chromium', { skip: SKIP }, () => {
       const r = await api(carol, m, p, b);
       assert.equal(r.status, 403, `${m} ${p}: ${JSON.stringify(r.body)}`);
     }
-    await carol.goto(`${base}/admin`);
+    await carol.goto(`${s.base}/admin`);
     await carol.getByRole('heading', { name: 'Administration', level: 1 }).waitFor();
     await waitText(carol.getByRole('main'), /Administration is for holders of the elevate-admin role/);
     assert.equal(await carol.getByRole('tab').count(), 0);

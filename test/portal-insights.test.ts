@@ -1,11 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { BROWSER_SKIP, freePort, launchBrowser } from './helpers/browser.js';
-import { ADMIN_TOKEN, startServer, user, type TestServer } from './helpers/harness.js';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { ADMIN_TOKEN, user } from './helpers/harness.js';
+import { horizontalOverflow, PORTAL_SKIP, DESKTOP, openPages, shot, signIn, startPortalServer, waitText, type PortalServer } from './helpers/portal.js';
 
 /**
  * The administrators' read-only pages in Chromium: the audit explorer (filters, paging, an event in
@@ -13,60 +10,26 @@ import { ADMIN_TOKEN, startServer, user, type TestServer } from './helpers/harne
  * history made with the server's manual clock so every number is known. Screenshots land in
  * test-artifacts/portal/audit-*.png and dashboard-*.png.
  */
-const PORTAL_DIR = process.env.ELEVATE_TEST_PORTAL_DIR ?? fileURLToPath(new URL('../dist/web', import.meta.url));
-const SKIP = BROWSER_SKIP || (existsSync(join(PORTAL_DIR, 'index.html')) ? false : `${PORTAL_DIR} has no portal: run \`npm run build\` first (npm test does)`);
-const SHOTS = fileURLToPath(new URL('../test-artifacts/portal/', import.meta.url));
 const ADMIN_PW = 'staple battery horse';
 const ALICE_PW = 'correct horse battery';
 const JUST = 'Investigating INC-1234 replication lag';
-
-/** Wait until the locator's text matches (playwright-core has no expect()). */
-async function waitText(l: Locator, re: RegExp, timeout = 10_000): Promise<string> {
-  const deadline = Date.now() + timeout;
-  let last = '';
-  for (;;) {
-    last = (await l.first().textContent({ timeout: Math.max(1, deadline - Date.now()) }).catch(() => '')) ?? '';
-    if (re.test(last)) return last;
-    if (Date.now() > deadline) throw new Error(`text ${JSON.stringify(last)} never matched ${re}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  const modal = (await page.getByRole('dialog').count()) > 0;
-  await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: !modal });
-}
-
-async function signIn(page: Page, base: string, username: string, password: string): Promise<void> {
-  await page.goto(`${base}/`);
-  await page.getByLabel('User name').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'My access', level: 1 }).waitFor();
-}
 
 /** A table's body rows as arrays of cell texts. */
 async function rows(table: Locator): Promise<string[][]> {
   return table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th, td')].map((c) => (c.textContent ?? '').trim())));
 }
 
-describe('the audit explorer and the dashboard in Chromium', { skip: SKIP }, () => {
-  let s: TestServer;
+describe('the audit explorer and the dashboard in Chromium', { skip: PORTAL_SKIP }, () => {
+  let s: PortalServer;
   let browser: Browser;
-  let adminCtx: BrowserContext;
-  let aliceCtx: BrowserContext;
   let admin: Page;
-  let base: string;
+  let alicePage: Page;
   let keyId: string;
   const errors: string[] = [];
 
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    const port = await freePort();
-    base = `http://localhost:${port}`;
     // The clock starts at 2026-03-02T09:00Z (a Monday); the bootstrap admin's standing grant starts then.
-    s = await startServer('sqlite', { server: { identity: { publicUrl: base, sessionIdleMs: 4 * 3_600_000 } } });
-    await s.app.listen({ host: '127.0.0.1', port });
+    s = await startPortalServer({ server: { identity: { sessionIdleMs: 4 * 3_600_000 } } });
     const ok = async (method: 'POST' | 'PUT', url: string, token: string, body: unknown) => {
       const r = await s.call(method, url, token, body);
       assert.ok(r.status < 300, `${url}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -127,18 +90,9 @@ describe('the audit explorer and the dashboard in Chromium', { skip: SKIP }, () 
     assert.ok(await s.uc.audit.checkpoint());
     keyId = (await s.call('GET', '/api/v1/audit/keys', null)).body.keys[0].keyId;
 
-    browser = await launchBrowser();
     // Dates and numbers are shown in the browser's locale: pin it.
-    adminCtx = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
-    aliceCtx = await browser.newContext({ viewport: { width: 1100, height: 800 }, locale: 'en-US', timezoneId: 'UTC' });
-    admin = await adminCtx.newPage();
-    const alicePage = await aliceCtx.newPage();
-    for (const [who, p] of [['admin', admin], ['alice', alicePage]] as const) {
-      p.on('pageerror', (e) => errors.push(`${who}: ${e.message}`));
-      p.on('console', (m) => {
-        if (m.type() === 'error' && !/the server responded with a status of 4\d\d/.test(m.text())) errors.push(`${who} console: ${m.text()}`);
-      });
-    }
+    const place = { locale: 'en-US', timezoneId: 'UTC' };
+    ({ browser, pages: { admin, alice: alicePage } } = await openPages({ admin: { ...place, viewport: { width: 1200, height: 900 } }, alice: { ...place, ...DESKTOP } }, errors));
   });
 
   after(async () => {
@@ -149,20 +103,20 @@ describe('the audit explorer and the dashboard in Chromium', { skip: SKIP }, () 
   const nav = (page: Page) => page.getByRole('navigation', { name: 'Main' });
 
   it('someone who is not an administrator gets no Audit or Dashboard link, and the server refuses the pages', async () => {
-    const alice = aliceCtx.pages()[0]!;
+    const alice = alicePage;
     const asked = alice.waitForResponse((r) => r.url().includes('/api/v1/check?'));
-    await signIn(alice, base, 'alice', ALICE_PW);
+    await signIn(alice, s.base, 'alice', ALICE_PW);
     await asked;
     await nav(alice).getByRole('link', { name: 'My requests' }).waitFor();
     assert.equal(await nav(alice).getByRole('link', { name: 'Audit' }).count(), 0);
     assert.equal(await nav(alice).getByRole('link', { name: 'Dashboard' }).count(), 0);
-    await alice.goto(`${base}/dashboard`);
+    await alice.goto(`${s.base}/dashboard`);
     await alice.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
     await waitText(alice.getByRole('alert'), /needs the elevate-admin role/);
   });
 
   it('the admin opens the audit explorer and sees the chain verified, with the last checkpoint', async () => {
-    await signIn(admin, base, 'admin', ADMIN_PW);
+    await signIn(admin, s.base, 'admin', ADMIN_PW);
     await nav(admin).getByRole('link', { name: 'Audit' }).click();
     await admin.getByRole('heading', { name: 'Audit', level: 1 }).waitFor();
     const chain = admin.getByRole('region', { name: 'Chain verification' });
@@ -217,7 +171,7 @@ describe('the audit explorer and the dashboard in Chromium', { skip: SKIP }, () 
     assert.equal(await admin.getByLabel('Person').inputValue(), 'alice');
     await admin.setViewportSize({ width: 360, height: 740 });
     await waitText(admin.getByRole('region', { name: 'Chain verification' }), /Verified:/);
-    const overflow = await admin.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await horizontalOverflow(admin);
     assert.ok(overflow <= 0, `no horizontal page scrolling on a narrow screen (overflow ${overflow}px)`);
     // One card per event, still a table with rows to assistive technology.
     const table = admin.getByRole('region', { name: 'Audit events' }).getByRole('table');
@@ -296,7 +250,7 @@ describe('the audit explorer and the dashboard in Chromium', { skip: SKIP }, () 
     await admin.reload();
     await waitText(admin.getByRole('status').filter({ hasText: 'as of' }), /^Mar 2 to Mar 4/);
     await admin.getByRole('region', { name: 'Standing vs just-in-time access', exact: true }).getByRole('img').waitFor();
-    const overflow = await admin.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await horizontalOverflow(admin);
     assert.ok(overflow <= 0, `no horizontal page scrolling on a narrow screen (overflow ${overflow}px)`);
     await shot(admin, 'dashboard-narrow');
     assert.deepEqual(errors, [], 'no script errors or CSP violations');

@@ -1,47 +1,34 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { generateSync } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
 import { ManualClock } from '../src/core/clock.js';
-import { addVirtualAuthenticator, BROWSER_SKIP, freePort, launchBrowser, type VirtualAuthenticator } from './helpers/browser.js';
-import { ADMIN_TOKEN, startServer, type TestServer } from './helpers/harness.js';
+import { addVirtualAuthenticator, launchBrowser, type VirtualAuthenticator } from './helpers/browser.js';
+import { ADMIN_TOKEN } from './helpers/harness.js';
+import { PORTAL_SKIP, shot, signIn, startPortalServer, type PortalServer } from './helpers/portal.js';
 
 /**
  * The portal's Security page in real Chromium: a person adds a passkey (recovery codes shown once),
  * then sets up an authenticator app — which, next to a passkey, needs a fresh verification: the
  * page steps up with the passkey and finishes — and removes the passkey.
  */
-const PORTAL_DIR = process.env.ELEVATE_TEST_PORTAL_DIR ?? fileURLToPath(new URL('../dist/web/', import.meta.url));
-const SKIP = BROWSER_SKIP || (existsSync(`${PORTAL_DIR}/index.html`) ? false : 'the portal is not built: run `npm run build` first (npm test does)');
-const SHOTS = fileURLToPath(new URL('../test-artifacts/portal/', import.meta.url));
 const PW = 'correct horse battery';
 
-describe('portal: sign-in and security', { skip: SKIP }, () => {
-  let s: TestServer;
+describe('portal: sign-in and security', { skip: PORTAL_SKIP }, () => {
+  let s: PortalServer;
   let browser: Browser;
   let page: Page;
   let authr: VirtualAuthenticator;
-  let base: string;
   const clock = new ManualClock(Date.now());
 
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    s = await startServer('sqlite', { clock, server: { identity: { publicUrl: base } } });
-    await s.app.listen({ host: '127.0.0.1', port });
+    s = await startPortalServer({ clock });
     assert.equal((await s.call('POST', '/api/v1/principals', ADMIN_TOKEN, { id: 'erin', kind: 'user', name: 'Erin Engineer' })).status, 201);
     assert.equal((await s.call('PUT', '/api/v1/principals/erin/local-account', ADMIN_TOKEN, { username: 'erin', password: PW })).status, 200);
     browser = await launchBrowser();
     page = await browser.newPage();
     authr = await addVirtualAuthenticator(page);
-    await page.goto(`${base}/`);
-    await page.getByLabel('User name').fill('erin');
-    await page.getByLabel('Password').fill(PW);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'My access', level: 1 }).waitFor();
+    await signIn(page, s.base, 'erin', PW);
   });
   after(async () => {
     await browser?.close();
@@ -56,7 +43,7 @@ describe('portal: sign-in and security', { skip: SKIP }, () => {
     await page.getByText('Passkey "work laptop" added.').waitFor();
     await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
     assert.equal(await page.locator('.codes li').count(), 10);
-    await page.screenshot({ path: `${SHOTS}security-passkey.png`, fullPage: true });
+    await shot(page, 'security-passkey');
     await page.getByRole('button', { name: 'I have saved them' }).click();
     assert.equal((await authr.credentials()).length, 1);
     await page.getByRole('button', { name: 'Remove passkey work laptop' }).waitFor();
@@ -70,7 +57,7 @@ describe('portal: sign-in and security', { skip: SKIP }, () => {
     // A second factor needs fresh MFA: the page asks for the passkey, then finishes by itself.
     await page.getByRole('button', { name: 'Use passkey' }).click();
     await page.getByText('Authenticator app set up.').waitFor();
-    await page.screenshot({ path: `${SHOTS}security-app.png`, fullPage: true });
+    await shot(page, 'security-app');
     const st = await s.call('GET', '/api/v1/audit?type=mfa.enrolled&principal=erin', ADMIN_TOKEN);
     assert.deepEqual(st.body.items.map((e: any) => e.data.method).sort(), ['totp', 'webauthn']);
   });

@@ -1,12 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { generateSync } from 'otplib';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ManualClock } from '../src/core/clock.js';
-import { addVirtualAuthenticator, BROWSER_SKIP, freePort, launchBrowser } from './helpers/browser.js';
-import { ADMIN_TOKEN, startServer, type TestServer } from './helpers/harness.js';
+import { addVirtualAuthenticator } from './helpers/browser.js';
+import { ADMIN_TOKEN } from './helpers/harness.js';
+import { api, horizontalOverflow, type PortalServer, PORTAL_SKIP, DESKTOP, openPages, seed, shot, signIn, startPortalServer, waitText } from './helpers/portal.js';
 
 /**
  * The portal end to end in real Chromium: alice signs in with the form, sees her roles by scope,
@@ -16,71 +15,22 @@ import { ADMIN_TOKEN, startServer, type TestServer } from './helpers/harness.js'
  * inline MFA step-up: an authenticator code for an `any` role, a passkey for a phishing-resistant one.
  * Screenshots of every page land in test-artifacts/portal/.
  */
-const PORTAL_BUILT = existsSync(fileURLToPath(new URL('../dist/web/index.html', import.meta.url)));
-const SKIP = BROWSER_SKIP || (PORTAL_BUILT ? false : 'dist/web is missing: run `npm run build` first (npm test does)');
-const SHOTS = fileURLToPath(new URL('../test-artifacts/portal/', import.meta.url));
 const MIN = 60_000;
 const ALICE_PW = 'correct horse battery';
 const BOB_PW = 'staple battery horse';
 const JUST = 'Investigating INC-4711: replication lag on the payments database';
 
-/** Wait until the locator's text matches (playwright-core has no expect()). */
-async function waitText(l: Locator, re: RegExp, timeout = 10_000): Promise<string> {
-  const deadline = Date.now() + timeout;
-  let last = '';
-  for (;;) {
-    last = (await l.first().textContent({ timeout: Math.max(1, deadline - Date.now()) }).catch(() => '')) ?? '';
-    if (re.test(last)) return last;
-    if (Date.now() > deadline) throw new Error(`text ${JSON.stringify(last)} never matched ${re}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** A screenshot of the whole page, or of the window when a dialog is open (a modal covers the window). */
-async function shot(page: Page, name: string): Promise<void> {
-  const modal = (await page.getByRole('dialog').count()) > 0;
-  await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: !modal });
-}
-
-async function signIn(page: Page, base: string, username: string, password: string): Promise<void> {
-  await page.goto(`${base}/`);
-  await page.getByLabel('User name').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'My access', level: 1 }).waitFor();
-}
-
-/** A fetch from inside the page with the session cookie and the CSRF token (set-up the portal does not offer yet). */
-async function api(page: Page, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  return page.evaluate(
-    async ([m, p, b]) => {
-      const csrf = document.cookie.split('; ').find((c) => c.startsWith('elevate_csrf='))?.slice('elevate_csrf='.length) ?? '';
-      const res = await fetch(p as string, { method: m as string, headers: { 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: m === 'GET' ? undefined : JSON.stringify(b ?? {}) });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : null };
-    },
-    [method, path, body] as const,
-  );
-}
-
-describe('the portal in Chromium', { skip: SKIP }, () => {
-  let s: TestServer;
+describe('the portal in Chromium', { skip: PORTAL_SKIP }, () => {
+  let s: PortalServer;
   let browser: Browser;
-  let aliceCtx: BrowserContext;
-  let bobCtx: BrowserContext;
   let alice: Page;
   let bob: Page;
-  let base: string;
   const clock = new ManualClock(Date.now());
   const errors: string[] = [];
 
   before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    s = await startServer('sqlite', { clock, server: { identity: { publicUrl: base, sessionIdleMs: 4 * 3_600_000 } } });
-    await s.app.listen({ host: '127.0.0.1', port });
-    for (const [method, url, body] of [
+    s = await startPortalServer({ clock, server: { identity: { sessionIdleMs: 4 * 3_600_000 } } });
+    await seed(s, [
       ['POST', '/api/v1/principals', { id: 'alice', kind: 'user', name: 'Alice Example', email: 'alice@example.test' }],
       ['POST', '/api/v1/principals', { id: 'bob', kind: 'user', name: 'Bob Approver', email: 'bob@example.test' }],
       ['PUT', '/api/v1/principals/alice/local-account', { username: 'alice', password: ALICE_PW }],
@@ -96,22 +46,9 @@ describe('the portal in Chromium', { skip: SKIP }, () => {
       ['POST', '/api/v1/eligibilities', { principalId: 'alice', roleId: 'app-reader', scope: '/apps', endsAt: null, justification: 'support rota' }],
       ['POST', '/api/v1/eligibilities', { principalId: 'alice', roleId: 'vault-reader', scope: '/prod', endsAt: null, justification: 'payments DBA' }],
       ['POST', '/api/v1/eligibilities', { principalId: 'alice', roleId: 'prod-root', scope: '/prod', endsAt: null, justification: 'payments DBA' }],
-    ] as const) {
-      const r = await s.call(method, url, ADMIN_TOKEN, body);
-      assert.ok(r.status < 300, `${url}: ${r.status} ${JSON.stringify(r.body)}`);
-    }
-    browser = await launchBrowser();
-    aliceCtx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-    bobCtx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-    alice = await aliceCtx.newPage();
-    bob = await bobCtx.newPage();
-    for (const [who, p] of [['alice', alice], ['bob', bob]] as const) {
-      // Any script error or CSP violation on a page fails the run (checked in the last test).
-      p.on('pageerror', (e) => errors.push(`${who}: ${e.message}`));
-      p.on('console', (m) => {
-        if (m.type() === 'error' && !/the server responded with a status of 4\d\d/.test(m.text())) errors.push(`${who} console: ${m.text()}`);
-      });
-    }
+    ]);
+    // Any script error or CSP violation on a page fails the run (checked in the last test).
+    ({ browser, pages: { alice, bob } } = await openPages({ alice: DESKTOP, bob: DESKTOP }, errors));
   });
 
   after(async () => {
@@ -124,7 +61,7 @@ describe('the portal in Chromium', { skip: SKIP }, () => {
   const dialog = (page: Page) => page.getByRole('dialog');
 
   it('alice signs in with the form and sees her eligible roles by scope', async () => {
-    await alice.goto(`${base}/`);
+    await alice.goto(`${s.base}/`);
     await alice.getByRole('heading', { name: 'Sign in to Elevate' }).waitFor();
     assert.equal(await alice.getByRole('link', { name: 'Sign in with your identity provider' }).count(), 0, 'no IdP configured: no IdP link');
     await shot(alice, 'sign-in');
@@ -184,7 +121,7 @@ describe('the portal in Chromium', { skip: SKIP }, () => {
   });
 
   it('bob approves it from his inbox in another browser context, and check turns true', async () => {
-    await signIn(bob, base, 'bob', BOB_PW);
+    await signIn(bob, s.base, 'bob', BOB_PW);
     await bob.getByRole('navigation').getByRole('link', { name: 'Approvals' }).click();
     await bob.getByRole('heading', { name: 'Approvals', level: 1 }).waitFor();
     const item = bob.getByRole('listitem', { name: 'alice asks for Database admin' });
@@ -193,6 +130,10 @@ describe('the portal in Chromium', { skip: SKIP }, () => {
     assert.match(text, /30 minutes/);
     assert.match(text, /\/prod/);
     assert.match(text, /high risk/);
+    // What an approver needs besides the request: who else can decide it, and alice's recent requests.
+    const withContext = await waitText(item, /Others who can approve/);
+    assert.match(withContext, /Others who can approveonly you/);
+    assert.match(withContext, /Recent requests/);
     await shot(bob, 'approvals');
     await bob.setViewportSize({ width: 360, height: 740 });
     await shot(bob, 'approvals-narrow');
@@ -279,7 +220,7 @@ describe('the portal in Chromium', { skip: SKIP }, () => {
     await alice.setViewportSize({ width: 360, height: 740 });
     await alice.reload();
     await alice.getByRole('region', { name: 'Active now' }).getByRole('listitem', { name: 'Production root' }).waitFor();
-    const overflow = await alice.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await horizontalOverflow(alice);
     assert.ok(overflow <= 0, `no horizontal scrolling on a narrow screen (overflow ${overflow}px)`);
     await shot(alice, 'my-access-narrow');
     await eligible(alice, 'Database admin').getByRole('button', { name: 'Activate' }).click();

@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type JSX } from 'react';
-import { ADMIN_PAGE, AdminNavItem } from './admin/Admin.js';
+import { AdminCheck, useIsAdmin } from './admin-check.js';
+import { ADMIN_PAGE } from './admin/Admin.js';
 import { ApiError, authConfig, me as loadMe, signOut, type PortalMe } from './api.js';
-import { INSIGHT_PAGES, useAdminViews } from './audit/nav.js';
+import { INSIGHT_PAGES } from './audit/nav.js';
 import { Approvals } from './Approvals.js';
 import { MyAccess } from './MyAccess.js';
 import { MyRequests } from './MyRequests.js';
@@ -9,12 +10,29 @@ import { Security } from './Security.js';
 import { SignIn } from './SignIn.js';
 import { Link, Problem, SessionContext, type Session } from './ui.js';
 
-const PAGES: { path: string; title: string; Page: () => JSX.Element }[] = [
+type PageEntry = { path: string; title: string; Page: () => JSX.Element };
+
+const PAGES: PageEntry[] = [
   { path: '/', title: 'My access', Page: MyAccess },
   { path: '/requests', title: 'My requests', Page: MyRequests },
   { path: '/approvals', title: 'Approvals', Page: Approvals },
   { path: '/security', title: 'Security', Page: Security },
 ];
+
+/** Routed for everyone (the server refuses others); linked only while the server says this person is an administrator. */
+const ADMIN_PAGES: PageEntry[] = [ADMIN_PAGE, ...INSIGHT_PAGES];
+
+function NavItems({ pages }: { pages: PageEntry[] }) {
+  return pages.map((p) => (
+    <li key={p.path}>
+      <Link href={p.path}>{p.title}</Link>
+    </li>
+  ));
+}
+
+function AdminNavItems() {
+  return useIsAdmin() ? <NavItems pages={ADMIN_PAGES} /> : null;
+}
 
 type State =
   | { kind: 'loading' }
@@ -26,7 +44,6 @@ export function App() {
   const [state, setState] = useState<State>({ kind: 'loading' });
   const [path, setPath] = useState(location.pathname);
   const main = useRef<HTMLElement>(null);
-  const insights = useAdminViews(state.kind === 'signedIn' ? state.me.principal.id : null);
 
   const start = useCallback(async (note: string | null = null) => {
     try {
@@ -62,7 +79,7 @@ export function App() {
     [state, start, navigate],
   );
 
-  const page = PAGES.find((p) => p.path === path) ?? (path === ADMIN_PAGE.path ? ADMIN_PAGE : undefined) ?? INSIGHT_PAGES.find((p) => p.path === path);
+  const page = [...PAGES, ...ADMIN_PAGES].find((p) => p.path === path);
   useEffect(() => {
     document.title = state.kind === 'signedIn' ? `${page?.title ?? 'Not found'} · Elevate` : 'Sign in · Elevate';
   }, [state.kind, page]);
@@ -83,54 +100,51 @@ export function App() {
   const who = state.me.principal;
   return (
     <SessionContext.Provider value={session}>
-      <a className="skip" href="#main">
-        Skip to content
-      </a>
-      <header className="top">
-        <div className="top-inner">
-          <a className="brand" href="/" onClick={(e) => { e.preventDefault(); navigate('/'); }}>
-            Elevate
-          </a>
-          <nav aria-label="Main">
-            <ul>
-              {PAGES.map((p) => (
-                <li key={p.path}>
-                  <Link href={p.path}>{p.title}</Link>
-                </li>
-              ))}
-              <AdminNavItem />
-              {insights ? INSIGHT_PAGES.map((p) => <li key={p.path}><Link href={p.path}>{p.title}</Link></li>) : null}
-            </ul>
-          </nav>
-          <div className="who">
-            <span className="who-name" title={who.id}>
-              {who.name || who.id}
-            </span>
-            <button
-              type="button"
-              onClick={() =>
-                void signOut()
-                  .catch(() => undefined)
-                  .then(() => start('You are signed out.'))
-              }
-            >
-              Sign out
-            </button>
+      <AdminCheck>
+        <a className="skip" href="#main">
+          Skip to content
+        </a>
+        <header className="top">
+          <div className="top-inner">
+            <a className="brand" href="/" onClick={(e) => { e.preventDefault(); navigate('/'); }}>
+              Elevate
+            </a>
+            <nav aria-label="Main">
+              <ul>
+                <NavItems pages={PAGES} />
+                <AdminNavItems />
+              </ul>
+            </nav>
+            <div className="who">
+              <span className="who-name" title={who.id}>
+                {who.name || who.id}
+              </span>
+              <button
+                type="button"
+                onClick={() =>
+                  void signOut()
+                    .catch(() => undefined)
+                    .then(() => start('You are signed out.'))
+                }
+              >
+                Sign out
+              </button>
+            </div>
           </div>
-        </div>
-      </header>
-      <main id="main" ref={main} className="page">
-        {page ? (
-          <page.Page key={page.path} />
-        ) : (
-          <>
-            <h1 tabIndex={-1}>Page not found</h1>
-            <p>
-              There is nothing at <code>{path}</code>. Go to <Link href="/">My access</Link>.
-            </p>
-          </>
-        )}
-      </main>
+        </header>
+        <main id="main" ref={main} className="page">
+          {page ? (
+            <page.Page key={page.path} />
+          ) : (
+            <>
+              <h1 tabIndex={-1}>Page not found</h1>
+              <p>
+                There is nothing at <code>{path}</code>. Go to <Link href="/">My access</Link>.
+              </p>
+            </>
+          )}
+        </main>
+      </AdminCheck>
     </SessionContext.Provider>
   );
 }

@@ -3,7 +3,7 @@ import { ActivateDialog } from './ActivateDialog.js';
 import { myEligibilities, myGrants, roles as loadRoles, type ActivationRequest, type Assignment, type Eligibility, type Role } from './api.js';
 import { summary } from './rules.js';
 import { formatRemaining, formatTime, serverNow, toMs, useNow } from './time.js';
-import { Empty, Link, Problem, Risk, RoleName, useLoad, useSession } from './ui.js';
+import { Empty, Link, Problem, RoleCard, RoleName, useLoad, useSession } from './ui.js';
 
 const WEEK = 7 * 86_400_000;
 
@@ -150,29 +150,24 @@ function Eligible({ eligibilities, roles, me, onActivate }: { eligibilities: Eli
 }
 
 function EligibleRole({ e, role, me, now, onActivate }: { e: Eligibility; role: Role; me: string; now: number; onActivate: () => void }) {
-  const id = useId();
   const end = toMs(e.endsAt);
   const start = toMs(e.startsAt);
   const soon = end !== null && end - now < WEEK;
   return (
-    <li className="card" aria-labelledby={`${id}-name`}>
-      <div className="card-main">
-        <p className="card-title">
-          <span id={`${id}-name`} className="role-name">
-            {role.name}
-          </span>{' '}
-          <Risk tier={role.riskTier} />
-        </p>
-        <p className="muted">{summary(role)}</p>
-        <p className={soon ? 'warn' : 'muted'}>
-          {start !== null && start > now ? `Eligible from ${formatTime(e.startsAt)}; ` : ''}
-          {end === null ? 'Eligible with no end date' : `Eligible until ${formatTime(e.endsAt)}${soon ? ': ask an administrator to renew it' : ''}`}
-          {e.principalId !== me ? ` · through group ${e.principalId}` : ''}
-        </p>
-      </div>
-      <button type="button" className="primary" onClick={onActivate}>
-        Activate
-      </button>
-    </li>
+    <RoleCard
+      role={role}
+      action={
+        <button type="button" className="primary" onClick={onActivate}>
+          Activate
+        </button>
+      }
+    >
+      <p className="muted">{summary(role)}</p>
+      <p className={soon ? 'warn' : 'muted'}>
+        {start !== null && start > now ? `Eligible from ${formatTime(e.startsAt)}; ` : ''}
+        {end === null ? 'Eligible with no end date' : `Eligible until ${formatTime(e.endsAt)}${soon ? ': ask an administrator to renew it' : ''}`}
+        {e.principalId !== me ? ` · through group ${e.principalId}` : ''}
+      </p>
+    </RoleCard>
   );
 }

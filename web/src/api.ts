@@ -82,6 +82,9 @@ export const cancelRequest = (id: string) => client().cancel(id);
 export const approve = (id: string, reason: string) => client().approve(id, reason);
 export const deny = (id: string, reason: string) => client().deny(id, reason);
 
+/** Does the signed-in person hold elevate-admin at / right now? The decision point, asked about oneself. */
+export const holdsAdmin = async (principalId: string): Promise<boolean> => (await client().check(principalId, 'elevate-admin', '/')).allowed;
+
 // ---- MFA step-up -----------------------------------------------------------------------------
 
 export const verifyTotp = (code: string) => client().call('POST', '/api/v1/me/mfa/totp/verify', { body: { code } });

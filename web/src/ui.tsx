@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { ApiError, type PortalMe, type Role } from './api.js';
 import { explainError, type Explained } from './reasons.js';
 
@@ -89,6 +89,26 @@ export function Problem({ error, title }: { error: unknown; title?: string }) {
         ))}
       </ul>
     </div>
+  );
+}
+
+/** A role as a card in a list, named by the role's name for assistive technology; its risk (and `tags`) by the name. */
+export function RoleCard({ role, tags, action, children }: { role: Role; tags?: ReactNode; action: ReactNode; children: ReactNode }) {
+  const id = useId();
+  return (
+    <li className="card" aria-labelledby={`${id}-name`}>
+      <div className="card-main">
+        <p className="card-title">
+          <span id={`${id}-name`} className="role-name">
+            {role.name}
+          </span>{' '}
+          <Risk tier={role.riskTier} />
+          {tags}
+        </p>
+        {children}
+      </div>
+      {action}
+    </li>
   );
 }
 

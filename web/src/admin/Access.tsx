@@ -14,6 +14,7 @@ import {
   type Principal,
   type Role,
 } from './api.js';
+import { EditorActions, PrincipalList, useAction, useFields } from './form.js';
 
 interface Data {
   eligibilities: Eligibility[];
@@ -28,6 +29,7 @@ async function load(): Promise<Data> {
 }
 
 const until = (t: Assignment['endsAt']) => (t === null || t === undefined ? 'no end date' : `until ${formatTime(t)}`);
+const ends = (t: Assignment['endsAt']) => (t ? formatTime(t) : 'no end date');
 
 /** What the role's settings say a conversion gives (the server decides; this only says it beforehand). */
 function eligibilityAfterConvert(role: Role | undefined): string {
@@ -100,30 +102,22 @@ export function Access() {
         <h3 id={`${id}-jit`}>Active just-in-time grants{data ? ` (${jit.length})` : ''}</h3>
         {data !== null && jit.length === 0 ? <Empty>Nobody has a role activated right now{q ? ' that matches' : ''}.</Empty> : null}
         {jit.length > 0 ? (
-          <table className="admin-table">
-            <thead>
-              <tr>
-                <th scope="col" className="col-who">Principal</th>
-                <th scope="col">Role</th>
-                <th scope="col">Scope</th>
+          <AccessTable
+            columns={
+              <>
                 <th scope="col">How</th>
                 <th scope="col">Ends</th>
+              </>
+            }
+          >
+            {jit.map((g) => (
+              <tr key={g.id}>
+                <AccessCells who={who(g.principalId)} what={what(g.roleId)} scope={g.scope} />
+                <td data-label="How">{g.source === 'breakglass' ? 'Break-glass' : g.status === 'scheduled' ? 'Activated (scheduled)' : 'Activated'}</td>
+                <td data-label="Ends">{ends(g.endsAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {jit.map((g) => (
-                <tr key={g.id}>
-                  <td data-label="Principal">{who(g.principalId)}</td>
-                  <td data-label="Role">{what(g.roleId)}</td>
-                  <td data-label="Scope">
-                    <code>{g.scope}</code>
-                  </td>
-                  <td data-label="How">{g.source === 'breakglass' ? 'Break-glass' : g.status === 'scheduled' ? 'Activated (scheduled)' : 'Activated'}</td>
-                  <td data-label="Ends">{g.endsAt ? formatTime(g.endsAt) : 'no end date'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </AccessTable>
         ) : null}
       </section>
 
@@ -151,37 +145,62 @@ export function Access() {
         ) : null}
         {data !== null && eligs.length === 0 ? <Empty>No eligibility{q ? ' matches' : ''}.</Empty> : null}
         {eligs.length > 0 ? (
-          <table className="admin-table">
-            <thead>
-              <tr>
-                <th scope="col" className="col-who">Principal</th>
-                <th scope="col">Role</th>
-                <th scope="col">Scope</th>
+          <AccessTable
+            columns={
+              <>
                 <th scope="col">Until</th>
                 <th scope="col" className="col-act">
                   <span className="visually-hidden">Actions</span>
                 </th>
-              </tr>
-            </thead>
-            <tbody>
-              {eligs.map((e) => (
-                <EligibilityRow
-                  key={e.id}
-                  e={e}
-                  who={who(e.principalId)}
-                  what={what(e.roleId)}
-                  label={`${data?.principals.get(e.principalId)?.name || e.principalId}, ${data?.roles.get(e.roleId)?.name ?? e.roleId} at ${e.scope}`}
-                  onRemoved={(n) => {
-                    setNotice(n);
-                    void reload();
-                  }}
-                />
-              ))}
-            </tbody>
-          </table>
+              </>
+            }
+          >
+            {eligs.map((e) => (
+              <EligibilityRow
+                key={e.id}
+                e={e}
+                who={who(e.principalId)}
+                what={what(e.roleId)}
+                label={`${data?.principals.get(e.principalId)?.name || e.principalId}, ${data?.roles.get(e.roleId)?.name ?? e.roleId} at ${e.scope}`}
+                onRemoved={(n) => {
+                  setNotice(n);
+                  void reload();
+                }}
+              />
+            ))}
+          </AccessTable>
         ) : null}
       </section>
     </section>
+  );
+}
+
+/** A table of grants or eligibilities: who, what and where, then the caller's columns; rows start with AccessCells. */
+function AccessTable({ columns, children }: { columns: ReactNode; children: ReactNode }) {
+  return (
+    <table className="admin-table">
+      <thead>
+        <tr>
+          <th scope="col" className="col-who">Principal</th>
+          <th scope="col">Role</th>
+          <th scope="col">Scope</th>
+          {columns}
+        </tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
+
+function AccessCells({ who, what, scope }: { who: ReactNode; what: ReactNode; scope: string }) {
+  return (
+    <>
+      <td data-label="Principal">{who}</td>
+      <td data-label="Role">{what}</td>
+      <td data-label="Scope">
+        <code>{scope}</code>
+      </td>
+    </>
   );
 }
 
@@ -197,13 +216,10 @@ function Who({ p, id }: { p: Principal | undefined; id: string }) {
 
 function StandingItem({ grant, role, who, what, onConverted }: { grant: Assignment; role: Role | undefined; who: ReactNode; what: ReactNode; onConverted: (n: ReactNode) => void }) {
   const id = useId();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction(true);
 
-  async function convert() {
-    setBusy(true);
-    setError(null);
-    try {
+  const convert = () =>
+    run(async () => {
       const r = await convertToEligible(grant.id);
       onConverted(
         <>
@@ -211,11 +227,7 @@ function StandingItem({ grant, role, who, what, onConverted }: { grant: Assignme
           {r.eligibilityCreated ? '' : ' (the eligibility already there was kept)'}.
         </>,
       );
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
-  }
+    });
 
   return (
     <li className="card standing-card" aria-labelledby={`${id}-title`}>
@@ -256,37 +268,26 @@ function StandingItem({ grant, role, who, what, onConverted }: { grant: Assignme
 
 function EligibilityRow({ e, who, what, label, onRemoved }: { e: Eligibility; who: ReactNode; what: ReactNode; label: string; onRemoved: (n: ReactNode) => void }) {
   const [confirm, setConfirm] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction(true);
   const yes = useRef<HTMLButtonElement>(null);
   useEffect(() => {
     if (confirm) yes.current?.focus();
   }, [confirm]);
 
-  async function remove() {
-    setBusy(true);
-    setError(null);
-    try {
+  const remove = () =>
+    run(async () => {
       await removeEligibility(e.id);
       onRemoved(
         <>
           Removed: {who} is no longer eligible for {what} at <code>{e.scope}</code>; grants activated under it ended.
         </>,
       );
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  }
+    });
 
   return (
     <tr>
-      <td data-label="Principal">{who}</td>
-      <td data-label="Role">{what}</td>
-      <td data-label="Scope">
-        <code>{e.scope}</code>
-      </td>
-      <td data-label="Until">{e.endsAt ? formatTime(e.endsAt) : 'no end date'}</td>
+      <AccessCells who={who} what={what} scope={e.scope} />
+      <td data-label="Until">{ends(e.endsAt)}</td>
       <td className="cell-actions">
         {confirm ? (
           <span className="row">
@@ -310,43 +311,29 @@ function EligibilityRow({ e, who, what, label, onRemoved }: { e: Eligibility; wh
 
 function NewEligibility({ data, onCancel, onCreated }: { data: Data; onCancel: () => void; onCreated: (e: Eligibility) => void }) {
   const id = useId();
-  const [f, setF] = useState({ principalId: '', roleId: '', scope: '/', until: '', justification: '' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-  const set = (k: keyof typeof f) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
+  const [f, set] = useFields({ principalId: '', roleId: '', scope: '/', until: '', justification: '' });
+  const { busy, error, run } = useAction();
   const role = data.roles.get(f.roleId);
   const rule = (role?.settings.eligibility ?? {}) as { allowPermanent?: boolean; maxDuration?: string | null };
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const endsAt = f.until ? new Date(`${f.until}T23:59:59`).toISOString() : null;
       onCreated(await createEligibility({ principalId: f.principalId.trim(), roleId: f.roleId, scope: f.scope.trim(), endsAt, justification: f.justification }));
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   const principals = [...data.principals.values()].sort((a, b) => a.id.localeCompare(b.id));
   const roles = [...data.roles.values()].sort((a, b) => a.name.localeCompare(b.name));
   return (
-    <form className="panel editor" onSubmit={(e) => void submit(e)} aria-labelledby={`${id}-h`} noValidate>
+    <form className="panel editor" onSubmit={submit} aria-labelledby={`${id}-h`} noValidate>
       <h4 id={`${id}-h`}>Make someone eligible</h4>
       <div className="grid2">
         <div className="field">
           <label htmlFor={`${id}-p`}>Principal</label>
           <input id={`${id}-p`} list={`${id}-ps`} value={f.principalId} onChange={set('principalId')} autoComplete="off" spellCheck={false} />
-          <datalist id={`${id}-ps`}>
-            {principals.map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.name}
-              </option>
-            ))}
-          </datalist>
+          <PrincipalList id={`${id}-ps`} principals={principals} />
         </div>
         <div className="field">
           <label htmlFor={`${id}-r`}>Role</label>
@@ -380,15 +367,9 @@ function NewEligibility({ data, onCancel, onCreated }: { data: Data; onCancel: (
         <label htmlFor={`${id}-j`}>Justification</label>
         <input id={`${id}-j`} value={f.justification} onChange={set('justification')} placeholder="for example: on-call DBA rota" autoComplete="off" />
       </div>
-      <Problem error={error} title="Not made eligible:" />
-      <div className="actions">
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={busy}>
-          Make eligible
-        </button>
-      </div>
+      <EditorActions error={error} title="Not made eligible:" busy={busy} onCancel={onCancel}>
+        Make eligible
+      </EditorActions>
     </form>
   );
 }

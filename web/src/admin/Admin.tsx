@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useId, useRef, useState, type KeyboardEvent } from 'react';
-import { Link, useLoad, useSession } from '../ui.js';
+import { useIsAdmin } from '../admin-check.js';
+import { Link } from '../ui.js';
 import { Access } from './Access.js';
-import { holdsAdmin } from './api.js';
 import { Principals } from './Principals.js';
 import { Roles } from './Roles.js';
 import { Scopes } from './Scopes.js';
@@ -18,24 +18,6 @@ const TABS = [
   { id: 'scopes', title: 'Scopes', Panel: Scopes },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
-
-/** Whether the signed-in person is an administrator now, asked again every minute (an activated admin role ends). */
-export function useIsAdmin(): boolean | null {
-  const { me } = useSession();
-  const { data } = useLoad(() => holdsAdmin(me.principal.id), 60_000);
-  return data;
-}
-
-/** The nav entry, shown only while the server says the signed-in person is an administrator. */
-export function AdminNavItem() {
-  const admin = useIsAdmin();
-  if (!admin) return null;
-  return (
-    <li>
-      <Link href={ADMIN_PAGE.path}>{ADMIN_PAGE.title}</Link>
-    </li>
-  );
-}
 
 function tabFromUrl(): TabId {
   const t = new URLSearchParams(location.search).get('tab');

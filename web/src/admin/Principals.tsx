@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { Empty, Problem, useLoad } from '../ui.js';
 import { createPrincipal, groupMembers, principals as loadPrincipals, setGroupMembers, setPrincipalStatus, type Principal } from './api.js';
+import { EditorActions, PrincipalList, useAction, useFields } from './form.js';
 
 type Kind = 'user' | 'group' | 'service';
 const KIND_WORDS: Record<Kind, string> = { user: 'User', group: 'Group', service: 'Service' };
@@ -96,24 +97,16 @@ export function Principals() {
 
 function PrincipalItem({ p, everyone, onChanged }: { p: Principal; everyone: Principal[]; onChanged: (notice: ReactNode) => void }) {
   const id = useId();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, run } = useAction();
   const [editing, setEditing] = useState(false);
   const suspended = p.status === 'suspended';
   const name = <strong className="name">{p.name || p.id}</strong>;
 
-  async function toggle() {
-    setBusy(true);
-    setError(null);
-    try {
+  const toggle = () =>
+    run(async () => {
       await setPrincipalStatus(p.id, suspended ? 'active' : 'suspended');
       onChanged(suspended ? <>{name} is active again.</> : <>{name} is suspended: every grant of theirs stops counting now.</>);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
 
   const details = [p.email, p.managerId ? `manager ${p.managerId}` : null, p.adminUnit ? `admin unit ${p.adminUnit}` : null].filter(Boolean).join(' · ');
   return (
@@ -176,8 +169,7 @@ function GroupMembers({ group, everyone, onClose, onSaved }: { group: Principal;
   const id = useId();
   const [members, setMembers] = useState<string[] | null>(null);
   const [adding, setAdding] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   const input = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
@@ -203,17 +195,8 @@ function GroupMembers({ group, everyone, onClose, onSaved }: { group: Principal;
     input.current?.focus();
   }
 
-  async function save() {
-    if (!members) return;
-    setBusy(true);
-    setError(null);
-    try {
-      onSaved(await setGroupMembers(group.id, members));
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+  function save() {
+    if (members) void run(async () => onSaved(await setGroupMembers(group.id, members)));
   }
 
   return (
@@ -257,13 +240,7 @@ function GroupMembers({ group, everyone, onClose, onSaved }: { group: Principal;
           spellCheck={false}
           disabled={members === null}
         />
-        <datalist id={`${id}-candidates`}>
-          {candidates.map((p) => (
-            <option key={p.id} value={p.id}>
-              {p.name}
-            </option>
-          ))}
-        </datalist>
+        <PrincipalList id={`${id}-candidates`} principals={candidates} />
         <button type="button" onClick={() => add()} disabled={members === null}>
           Add
         </button>
@@ -274,7 +251,7 @@ function GroupMembers({ group, everyone, onClose, onSaved }: { group: Principal;
         <button type="button" onClick={onClose}>
           Cancel
         </button>
-        <button type="button" className="primary" disabled={busy || members === null} onClick={() => void save()}>
+        <button type="button" className="primary" disabled={busy || members === null} onClick={save}>
           Save members
         </button>
       </div>
@@ -284,18 +261,14 @@ function GroupMembers({ group, everyone, onClose, onSaved }: { group: Principal;
 
 function NewPrincipal({ users, onCancel, onCreated }: { users: Principal[]; onCancel: () => void; onCreated: (p: Principal) => void }) {
   const id = useId();
-  const [f, setF] = useState({ id: '', kind: 'user' as Kind, name: '', email: '', managerId: '', adminUnit: '' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const [f, set] = useFields({ id: '', kind: 'user' as Kind, name: '', email: '', managerId: '', adminUnit: '' });
+  const { busy, error, run } = useAction();
   const head = useRef<HTMLHeadingElement>(null);
   useEffect(() => head.current?.focus(), []);
-  const set = (k: keyof typeof f) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const p = await createPrincipal({
         id: f.id.trim(),
         kind: f.kind,
@@ -305,15 +278,11 @@ function NewPrincipal({ users, onCancel, onCreated }: { users: Principal[]; onCa
         ...(f.adminUnit.trim() ? { adminUnit: f.adminUnit.trim() } : {}),
       });
       onCreated(p);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
-    <form className="panel editor" onSubmit={(e) => void submit(e)} aria-labelledby={`${id}-h`} noValidate>
+    <form className="panel editor" onSubmit={submit} aria-labelledby={`${id}-h`} noValidate>
       <h3 id={`${id}-h`} ref={head} tabIndex={-1}>
         New principal
       </h3>
@@ -346,13 +315,7 @@ function NewPrincipal({ users, onCancel, onCreated }: { users: Principal[]; onCa
             <div className="field">
               <label htmlFor={`${id}-manager`}>Manager</label>
               <input id={`${id}-manager`} list={`${id}-users`} value={f.managerId} onChange={set('managerId')} aria-describedby={`${id}-manager-hint`} autoComplete="off" spellCheck={false} />
-              <datalist id={`${id}-users`}>
-                {users.map((u) => (
-                  <option key={u.id} value={u.id}>
-                    {u.name}
-                  </option>
-                ))}
-              </datalist>
+              <PrincipalList id={`${id}-users`} principals={users} />
               <p id={`${id}-manager-hint`} className="hint">
                 Optional: a user&apos;s ID. Roles can ask for the manager&apos;s approval.
               </p>
@@ -367,15 +330,9 @@ function NewPrincipal({ users, onCancel, onCreated }: { users: Principal[]; onCa
           </p>
         </div>
       </div>
-      <Problem error={error} title="The principal was not created:" />
-      <div className="actions">
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={busy}>
-          Create principal
-        </button>
-      </div>
+      <EditorActions error={error} title="The principal was not created:" busy={busy} onCancel={onCancel}>
+        Create principal
+      </EditorActions>
     </form>
   );
 }

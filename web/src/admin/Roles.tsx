@@ -1,8 +1,9 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, type Role } from '../api.js';
 import { summary } from '../rules.js';
-import { Empty, Problem, Risk, useLoad } from '../ui.js';
+import { Empty, Problem, RoleCard, useLoad } from '../ui.js';
 import { createRole, roles as loadRoles, updateRole, validateRole, type RoleDraft } from './api.js';
+import { EditorActions, useAction } from './form.js';
 import { meaningOf } from './meaning.js';
 
 const TIERS = ['low', 'medium', 'high', 'critical'] as const;
@@ -74,28 +75,23 @@ export function Roles() {
 }
 
 function RoleItem({ role, onEdit }: { role: Role; onEdit: () => void }) {
-  const id = useId();
   return (
-    <li className="card" aria-labelledby={`${id}-name`}>
-      <div className="card-main">
-        <p className="card-title">
-          <span id={`${id}-name`} className="role-name">
-            {role.name}
-          </span>{' '}
-          <Risk tier={role.riskTier} />
-          {role.builtin ? <span className="tag">Built in</span> : null}
-        </p>
-        <p className="muted">
-          <code>{role.id}</code> · {summary(role)}
-        </p>
-        {role.description ? <p className="muted name">{role.description}</p> : null}
-      </div>
-      <div className="card-actions">
-        <button type="button" onClick={onEdit}>
-          Edit
-        </button>
-      </div>
-    </li>
+    <RoleCard
+      role={role}
+      tags={role.builtin ? <span className="tag">Built in</span> : null}
+      action={
+        <div className="card-actions">
+          <button type="button" onClick={onEdit}>
+            Edit
+          </button>
+        </div>
+      }
+    >
+      <p className="muted">
+        <code>{role.id}</code> · {summary(role)}
+      </p>
+      {role.description ? <p className="muted name">{role.description}</p> : null}
+    </RoleCard>
   );
 }
 
@@ -136,8 +132,7 @@ function RoleEditor({ role, onCancel, onSaved }: { role: Role | null; onCancel: 
   const [tier, setTier] = useState(role?.riskTier ?? 'low');
   const [text, setText] = useState(role ? JSON.stringify(role.settings, null, 2) : NEW_SETTINGS);
   const [check, setCheck] = useState<Check>({ kind: 'idle' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
   const head = useRef<HTMLHeadingElement>(null);
   const seq = useRef(0);
 
@@ -166,30 +161,24 @@ function RoleEditor({ role, onCancel, onSaved }: { role: Role | null; onCancel: 
     return () => clearTimeout(t);
   }, [text, tier, roleId, creating]);
 
-  async function save(e: FormEvent) {
+  function save(e: FormEvent) {
     e.preventDefault();
-    setError(null);
     const parsed = parseSettings(text);
     if ('error' in parsed) {
       setError(new Error(parsed.error));
       return;
     }
-    setBusy(true);
-    try {
+    void run(async () => {
       const draft: RoleDraft = { name: name.trim() || undefined, description: description.trim(), riskTier: tier, settings: parsed.settings };
       const r = creating ? await createRole({ ...draft, id: roleId.trim() }) : await updateRole(role.id, draft);
       onSaved(r, creating);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   const bad = check.kind === 'json' || check.kind === 'refused';
   const meaning = check.kind === 'ok' ? meaningOf({ ...check.role, name: name || check.role.name }) : null;
   return (
-    <form className="panel editor" onSubmit={(e) => void save(e)} aria-labelledby={`${id}-h`} noValidate>
+    <form className="panel editor" onSubmit={save} aria-labelledby={`${id}-h`} noValidate>
       <h3 id={`${id}-h`} ref={head} tabIndex={-1}>
         {creating ? 'New role' : <>Edit role <span className="name">{role.name}</span></>}
       </h3>
@@ -273,15 +262,9 @@ function RoleEditor({ role, onCancel, onSaved }: { role: Role | null; onCancel: 
           )}
         </section>
       </div>
-      <Problem error={error} title={creating ? 'The role was not created:' : 'The role was not saved:'} />
-      <div className="actions">
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={busy}>
-          {creating ? 'Create role' : 'Save role'}
-        </button>
-      </div>
+      <EditorActions error={error} title={creating ? 'The role was not created:' : 'The role was not saved:'} busy={busy} onCancel={onCancel}>
+        {creating ? 'Create role' : 'Save role'}
+      </EditorActions>
     </form>
   );
 }

@@ -1,25 +1,13 @@
 // The administration pages' calls, through the same typed client as the rest of the portal (and the
 // CLI), over the session cookie with the CSRF header. Every one of them is admin-only on the server;
 // the portal only offers them to someone the server says holds elevate-admin.
-import { ElevateClient, type Assignment, type Eligibility, type Principal, type Query, type Role } from '../../../src/cli/client.js';
+import type { Query } from '../../../src/cli/client.js';
+import { client, type Assignment, type Eligibility, type Principal, type Role } from '../api.js';
 
 export type { Assignment, Eligibility, Principal, Role };
 
 const API = '/api/v1';
 const enc = encodeURIComponent;
-
-function csrf(): string {
-  for (const part of document.cookie.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === 'elevate_csrf') return decodeURIComponent(v.join('='));
-  }
-  return '';
-}
-
-function client(): ElevateClient {
-  const token = csrf();
-  return new ElevateClient({ baseUrl: location.origin, userAgent: 'elevate-portal', headers: token ? { 'x-csrf-token': token } : {} });
-}
 
 /** Every item of a list, page by page (lists are ordered by id; `after` is the last id seen). */
 async function all<T extends { id: string }>(path: string, query: Query = {}, maxPages = 20): Promise<T[]> {
@@ -33,9 +21,6 @@ async function all<T extends { id: string }>(path: string, query: Query = {}, ma
   }
   return out;
 }
-
-/** Does the signed-in person hold elevate-admin at / right now? Asked of the decision point about oneself. */
-export const holdsAdmin = async (principalId: string): Promise<boolean> => (await client().check(principalId, 'elevate-admin', '/')).allowed;
 
 // ---- principals and groups -------------------------------------------------------------------
 

@@ -39,18 +39,6 @@ export async function latestCheckpoint(): Promise<LatestCheckpoint | null> {
   return (await client().call<{ checkpoint: LatestCheckpoint | null }>('GET', '/api/v1/audit/checkpoints/latest')).checkpoint;
 }
 
-/**
- * Whether the signed-in person may use the administrators' views: the server's decision point,
- * asked about oneself (elevate-admin at /). The server still enforces on every call.
- */
-export async function holdsAdmin(principalId: string): Promise<boolean> {
-  try {
-    return (await client().check(principalId, 'elevate-admin', '/')).allowed;
-  } catch {
-    return false;
-  }
-}
-
 // ---- the dashboard -----------------------------------------------------------------------------
 
 export interface LiveShare {

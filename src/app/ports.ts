@@ -122,6 +122,8 @@ export interface AuditFilter {
   principalId?: string;
   actorId?: string;
   roleId?: string;
+  /** Events at this scope or below it (`/` = every event that has a scope). */
+  scope?: string;
   type?: string;
   outcome?: string;
   from?: number;

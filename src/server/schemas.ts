@@ -128,7 +128,7 @@ export const DecisionOut = T.Object({ allowed: T.Boolean(), reason: T.String(), 
 
 export const AuditQuery = T.Object(
   {
-    principal: T.Optional(Id), actor: T.Optional(Id), role: T.Optional(Id), type: T.Optional(Str(100)), outcome: T.Optional(T.Union([T.Literal('allowed'), T.Literal('denied'), T.Literal('info')])),
+    principal: T.Optional(Id), actor: T.Optional(Id), role: T.Optional(Id), scope: T.Optional(Str(512, 1)), type: T.Optional(Str(100)), outcome: T.Optional(T.Union([T.Literal('allowed'), T.Literal('denied'), T.Literal('info')])),
     from: T.Optional(Time), to: T.Optional(Time), afterSeq: T.Optional(T.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })), limit: T.Optional(T.Integer({ minimum: 1, maximum: 1000 })),
   },
   { additionalProperties: false },

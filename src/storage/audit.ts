@@ -140,6 +140,10 @@ export function auditRepo(db: Kysely<DB>, dialect: Dialect, outsideTx: () => voi
         .$if(f.principalId !== undefined, (qb) => qb.where('principal_id', '=', f.principalId!))
         .$if(f.actorId !== undefined, (qb) => qb.where('actor_id', '=', f.actorId!))
         .$if(f.roleId !== undefined, (qb) => qb.where('role_id', '=', f.roleId!))
+        .$if(f.scope === '/', (qb) => qb.where('scope', 'is not', null))
+        .$if(f.scope !== undefined && f.scope !== '/', (qb) =>
+          qb.where((eb) => eb.or([eb('scope', '=', f.scope!), eb(sql<string>`substr(scope, 1, ${sql.lit(f.scope!.length + 1)})`, '=', `${f.scope!}/`)])),
+        )
         .$if(f.type !== undefined && prefix === null, (qb) => qb.where('type', '=', f.type!))
         .$if(prefix !== null, (qb) => qb.where(sql<string>`substr(type, 1, ${sql.lit(prefix!.length)})`, '=', prefix!))
         .$if(f.outcome !== undefined, (qb) => qb.where('outcome', '=', f.outcome as AuditEvent['outcome']))

@@ -5,6 +5,7 @@ import type { UseCases } from '../../app/index.js';
 import { requireAdmin } from '../../app/authz.js';
 import { actorOf } from '../auth.js';
 import * as S from '../schemas.js';
+import { parseScope } from '../../core/scope.js';
 
 const err = { 400: S.ErrorBody, 401: S.ErrorBody, 403: S.ErrorBody };
 
@@ -13,7 +14,7 @@ export function auditRoutes(app: FastifyInstance, uc: UseCases, gate: Parameters
     await requireAdmin(gate, actorOf(req), 'audit.read');
     const q = req.query;
     const items = await uc.audit.query({
-      principalId: q.principal, actorId: q.actor, roleId: q.role, type: q.type, outcome: q.outcome,
+      principalId: q.principal, actorId: q.actor, roleId: q.role, scope: q.scope === undefined ? undefined : parseScope(q.scope), type: q.type, outcome: q.outcome,
       from: S.parseTime(q.from, 'from') ?? undefined, to: S.parseTime(q.to, 'to') ?? undefined, afterSeq: q.afterSeq, limit: q.limit ?? 100,
     });
     return { items: items.map(S.present.event) };

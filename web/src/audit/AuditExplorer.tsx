@@ -5,7 +5,7 @@ import { Empty, Problem, useSession } from '../ui.js';
 import { auditPage, latestCheckpoint, PAGE_SIZE, verifyChain, type AuditEventView, type AuditFilters, type LatestCheckpoint, type VerifyResult } from './api.js';
 import { EventDetail } from './EventDetail.js';
 
-const FIELDS = ['principal', 'actor', 'role', 'type', 'outcome', 'from', 'to'] as const;
+const FIELDS = ['principal', 'actor', 'role', 'scope', 'type', 'outcome', 'from', 'to'] as const;
 type Field = (typeof FIELDS)[number];
 
 /** Event types worth suggesting; `prefix.*` matches every type starting with `prefix.`. */
@@ -65,7 +65,7 @@ function fromLocalInput(v: string, endOfMinute = false): string | undefined {
 }
 
 /**
- * The audit explorer: the hash-chained log filtered by person, actor, role, type, outcome and time,
+ * The audit explorer: the hash-chained log filtered by person, actor, role, scope, type, outcome and time,
  * oldest first, a page at a time; each event in full on request; and whether the chain verifies.
  */
 export function AuditExplorer() {
@@ -74,7 +74,7 @@ export function AuditExplorer() {
   const [applied, setApplied] = useState<AuditFilters>(filtersFromUrl);
   const [draft, setDraft] = useState<Record<Field, string>>(() => {
     const f = filtersFromUrl();
-    return { principal: f.principal ?? '', actor: f.actor ?? '', role: f.role ?? '', type: f.type ?? '', outcome: f.outcome ?? '', from: toLocalInput(f.from), to: toLocalInput(f.to) };
+    return { principal: f.principal ?? '', actor: f.actor ?? '', role: f.role ?? '', scope: f.scope ?? '', type: f.type ?? '', outcome: f.outcome ?? '', from: toLocalInput(f.from), to: toLocalInput(f.to) };
   });
   const [events, setEvents] = useState<AuditEventView[] | null>(null);
   const [more, setMore] = useState(false);
@@ -129,7 +129,7 @@ export function AuditExplorer() {
   function submit(e: FormEvent) {
     e.preventDefault();
     const f: AuditFilters = {};
-    for (const k of ['principal', 'actor', 'role', 'type', 'outcome'] as const) if (draft[k].trim()) f[k] = draft[k].trim();
+    for (const k of ['principal', 'actor', 'role', 'scope', 'type', 'outcome'] as const) if (draft[k].trim()) f[k] = draft[k].trim();
     const from = fromLocalInput(draft.from);
     const to = fromLocalInput(draft.to, true);
     if (from) f.from = from;
@@ -138,7 +138,7 @@ export function AuditExplorer() {
   }
 
   function clear() {
-    setDraft({ principal: '', actor: '', role: '', type: '', outcome: '', from: '', to: '' });
+    setDraft({ principal: '', actor: '', role: '', scope: '', type: '', outcome: '', from: '', to: '' });
     apply({});
   }
 
@@ -178,6 +178,13 @@ export function AuditExplorer() {
                 <option key={r} value={r} />
               ))}
             </datalist>
+          </div>
+          <div className="field">
+            <label htmlFor={`${id}-scope`}>Scope</label>
+            <input {...field('scope')} autoComplete="off" placeholder="/prod" aria-describedby={`${id}-scope-hint`} />
+            <p id={`${id}-scope-hint`} className="hint">
+              This scope and everything below it
+            </p>
           </div>
           <div className="field">
             <label htmlFor={`${id}-type`}>Event type</label>

@@ -10,6 +10,8 @@ export type AuditFilters = {
   principal?: string;
   actor?: string;
   role?: string;
+  /** At this scope or below it. */
+  scope?: string;
   type?: string;
   outcome?: string;
   /** ISO 8601 */

@@ -4,6 +4,7 @@ import type { Eligibility } from '../core/model.js';
 import { membersInTx, reconcileGrants } from './holders.js';
 import { draft, writeAudit } from './audit-log.js';
 import { requireAdmin } from './authz.js';
+import { cancelPendingRenewals } from './renewals.js';
 import type { Actor, AppDeps } from './context.js';
 import { checkAdminGrant, parseAdminGrant, type AdminGrantInput } from './standing.js';
 
@@ -47,7 +48,8 @@ export function makeEligibilities(deps: Deps) {
         const holder = await store.principals.get(tx, e.principalId);
         const affected = holder?.kind === 'group' ? await membersInTx(store, tx, holder.id) : [e.principalId];
         const ended = await reconcileGrants(deps, tx, actor, affected, now, 'eligibility_removed');
-        await writeAudit(audit, tx, now, actor, { principalId: e.principalId, roleId: e.roleId, scope: e.scope }, [draft('eligibility.removed', 'info', { eligibilityId: id, endedAssignments: ended })]);
+        const cancelledRenewals = await cancelPendingRenewals(store, tx, id, actor.principalId, now, 'eligibility_removed');
+        await writeAudit(audit, tx, now, actor, { principalId: e.principalId, roleId: e.roleId, scope: e.scope }, [draft('eligibility.removed', 'info', { eligibilityId: id, endedAssignments: ended, cancelledRenewals })]);
         await store.changes.publish(tx, { kind: 'eligibility', id });
         tx.afterCommit(() => index.removeEligibility(id));
       });

@@ -4,6 +4,7 @@ import type { AppDeps } from './context.js';
 import { makeDirectory, makeTokens } from './directory.js';
 import { makeEligibilities } from './eligibilities.js';
 import { makeAuditService, makeMaintenance, type AuditSigner } from './maintenance.js';
+import { makeRenewals } from './renewals.js';
 import { makeRequests } from './requests.js';
 import { makeBreakglass } from './breakglass.js';
 import { makeMfa } from './mfa.js';
@@ -22,6 +23,7 @@ export function makeUseCases(deps: AppDeps, signer: AuditSigner, senders: Partia
     tokens: makeTokens(deps),
     roles: makeRoles(deps),
     eligibilities: makeEligibilities(deps),
+    renewals: makeRenewals(deps),
     requests,
     assignments: makeAssignments(deps),
     check: makeCheck(deps),

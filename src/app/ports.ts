@@ -60,6 +60,8 @@ export interface EligibilityRepo {
   get(tx: Tx, id: string): Promise<Eligibility | null>;
   insert(tx: Tx, e: Eligibility): Promise<void>;
   markRemoved(tx: Tx, id: string, at: number): Promise<void>;
+  /** Move a live eligibility's end (a renewal). */
+  setEndsAt(tx: Tx, id: string, endsAt: number | null): Promise<void>;
   /**
    * Re-read eligibilities under a row lock: `share` when a grant is being made from them (so a
    * concurrent removal waits), `update` before taking them away from someone.
@@ -297,6 +299,30 @@ export interface BreakglassRepo {
   reviews(tx: Tx, f: { status?: 'open' | 'closed'; limit: number }): Promise<BreakglassReview[]>;
 }
 
+/** Someone asks to keep an eligibility that ends soon; an admin (not them) approves or denies. */
+export interface EligibilityRenewal {
+  id: string;
+  eligibilityId: string;
+  principalId: string;
+  roleId: string;
+  scope: string;
+  justification: string;
+  status: 'pending' | 'approved' | 'denied' | 'cancelled';
+  createdAt: number;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  reason: string | null;
+}
+
+export interface RenewalRepo {
+  /** Throws Conflict(`renewal_pending`) when the eligibility already has a pending renewal. */
+  insert(tx: Tx, r: EligibilityRenewal): Promise<void>;
+  /** `forUpdate` locks the row on PostgreSQL (a decision reads, then writes it). */
+  get(tx: Tx, id: string, forUpdate?: boolean): Promise<EligibilityRenewal | null>;
+  update(tx: Tx, r: EligibilityRenewal): Promise<void>;
+  list(tx: Tx, f: { status?: EligibilityRenewal['status']; principalId?: string; eligibilityId?: string; limit: number; after?: string }): Promise<EligibilityRenewal[]>;
+}
+
 export interface ScimToken {
   id: string;
   name: string;
@@ -352,6 +378,7 @@ export interface Store extends TransactionRunner {
   challenges: ChallengeRepo;
   outbox: OutboxRepo;
   breakglass: BreakglassRepo;
+  renewals: RenewalRepo;
   scimTokens: ScimTokenRepo;
   stats: StatsRepo;
   changes: ChangeFeed;

@@ -20,6 +20,7 @@ import { directoryRoutes } from './routes/directory.js';
 import { mfaRoutes } from './routes/mfa.js';
 import { pageRoutes } from './pages.js';
 import { DEFAULT_PORTAL_DIR, portalRoutes } from './portal.js';
+import { renewalRoutes } from './routes/renewals.js';
 import { roleRoutes } from './routes/roles.js';
 import { scimAdminRoutes, scimRoutes } from './routes/scim.js';
 import { statsRoutes } from './routes/stats.js';
@@ -159,6 +160,7 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
       directoryRoutes(api, uc);
       roleRoutes(api, uc);
       accessRoutes(api, uc);
+      renewalRoutes(api, uc);
       auditRoutes(api, uc, deps);
       statsRoutes(api, uc);
       mfaRoutes(api, uc);

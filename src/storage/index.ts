@@ -11,6 +11,7 @@ import { loadIndexPostgres, loadIndexSqlite } from './load-index.js';
 import { migrate } from './migrations.js';
 import { approvalRepo, assignmentRepo, eligibilityRepo, membershipRepo, principalRepo, requestRepo, roleRepo, tokenRepo } from './repos.js';
 import type { DB, Dialect } from './schema.js';
+import { renewalRepo } from './renewal-repo.js';
 import { statsRepo } from './stats-repo.js';
 import { q, StorageTx } from './tx.js';
 
@@ -258,6 +259,7 @@ function assemble(b: Backend, log: (msg: string) => void): Store {
     challenges: challengeRepo(dialect),
     outbox: outboxRepo(dialect),
     breakglass: breakglassRepo(),
+    renewals: renewalRepo(dialect),
     scimTokens: scimTokenRepo(),
     stats: statsRepo(),
     approvals: approvalRepo(),

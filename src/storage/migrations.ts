@@ -323,6 +323,30 @@ const MIGRATIONS: Migration[] = [
         .execute();
     },
   },
+  {
+    name: '0004_eligibility_renewals',
+    async up(db) {
+      const s = db.schema;
+      await s
+        .createTable('eligibility_renewals')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('eligibility_id', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('role_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('justification', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_by', 'text')
+        .addColumn('decided_at', 'bigint')
+        .addColumn('reason', 'text')
+        .execute();
+      // One pending renewal per eligibility, also when two requests race.
+      await s.createIndex('eligibility_renewals_one_pending').on('eligibility_renewals').column('eligibility_id').unique().where(sql<boolean>`status = 'pending'`).execute();
+      await s.createIndex('eligibility_renewals_status').on('eligibility_renewals').columns(['status', 'id']).execute();
+      await s.createIndex('eligibility_renewals_principal').on('eligibility_renewals').columns(['principal_id', 'id']).execute();
+    },
+  },
 ];
 
 /** Bring the schema up to date. Returns the names of the migrations it applied. */

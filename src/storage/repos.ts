@@ -332,6 +332,9 @@ export function eligibilityRepo(dialect: Dialect): EligibilityRepo {
     async markRemoved(tx, id, at) {
       await q(tx).updateTable('eligibilities').set({ removed_at: at }).where('id', '=', id).where('removed_at', 'is', null).execute();
     },
+    async setEndsAt(tx, id, endsAt) {
+      await q(tx).updateTable('eligibilities').set({ ends_at: endsAt }).where('id', '=', id).where('removed_at', 'is', null).execute();
+    },
     async list(tx, f) {
       if (f.principalIds && f.principalIds.length === 0) return [];
       const rows = await q(tx)

@@ -249,6 +249,20 @@ export interface BreakglassReviewsTable {
   note: string | null;
 }
 
+export interface EligibilityRenewalsTable {
+  id: string;
+  eligibility_id: string;
+  principal_id: string;
+  role_id: string;
+  scope: string;
+  justification: string;
+  status: 'pending' | 'approved' | 'denied' | 'cancelled';
+  created_at: number;
+  decided_by: string | null;
+  decided_at: number | null;
+  reason: string | null;
+}
+
 export interface ScimTokensTable {
   id: string;
   name: string;
@@ -289,6 +303,7 @@ export interface DB {
   breakglass_accounts: BreakglassAccountsTable;
   breakglass_reviews: BreakglassReviewsTable;
   scim_tokens: ScimTokensTable;
+  eligibility_renewals: EligibilityRenewalsTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

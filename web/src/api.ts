@@ -72,6 +72,28 @@ export async function roles(): Promise<Map<string, Role>> {
 export const myEligibilities = async () => (await client().listEligibilities({ mine: true, limit: 1000 })).items;
 export const myGrants = async () => (await client().listAssignments({ mine: true, live: true, limit: 1000 })).items;
 
+/** A request to keep an eligibility that ends soon; an administrator other than the requester decides. */
+export interface Renewal {
+  id: string;
+  eligibilityId: string;
+  principalId: string;
+  roleId: string;
+  scope: string;
+  justification: string;
+  status: 'pending' | 'approved' | 'denied' | 'cancelled';
+  createdAt: string;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  reason: string | null;
+}
+
+/** How close to its end an eligibility may be renewed (the server says no earlier: 409 not_expiring). */
+export const RENEWAL_WINDOW_MS = 14 * 86_400_000;
+
+export const myRenewals = async () => (await client().call<{ items: Renewal[] }>('GET', '/api/v1/eligibilities/renewals', { query: { mine: true, limit: 1000 } })).items;
+export const requestRenewal = (eligibilityId: string, justification: string) =>
+  client().call<Renewal>('POST', `/api/v1/eligibilities/${encodeURIComponent(eligibilityId)}/renewals`, { body: { justification } });
+
 const newestFirst = (a: ActivationRequest, b: ActivationRequest) => String(b.createdAt ?? '').localeCompare(String(a.createdAt ?? ''));
 export const myRequests = async () => (await client().listRequests({ mine: true, limit: 1000 })).items.sort(newestFirst);
 /** The approvals inbox: pending requests the server says this person may decide (never their own). */

@@ -50,6 +50,11 @@ const REASONS: Record<string, string> = {
   principal_deleted: 'The account was deleted, so the request was closed.',
   eligibility_removed: 'The eligibility was removed, so the access ended.',
   not_requester: 'Only the person who asked can cancel a request.',
+  // renewing an eligibility
+  not_yours: 'Only the person who holds an eligibility can ask to renew it. One you hold through a group is renewed by an administrator: ask them.',
+  not_expiring: 'This eligibility cannot be renewed now: renewal opens 14 days before it ends, and one with no end date needs none.',
+  renewal_pending: 'A renewal of this eligibility is already waiting for an administrator.',
+  renewal_not_pending: 'This renewal request has already been decided or withdrawn.',
   // sign-in and MFA
   invalid_credentials: 'The user name or password is wrong.',
   mfa_invalid_code: 'That code is wrong. Check your authenticator app and try again.',

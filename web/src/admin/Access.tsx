@@ -1,17 +1,20 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { durationWords, formatTime, serverNow, toMs } from '../time.js';
-import { Empty, Problem, Risk, useLoad } from '../ui.js';
+import { durationWords, formatSpan, formatTime, parseDuration, serverNow, toMs } from '../time.js';
+import { Empty, Problem, Risk, useLoad, useSession } from '../ui.js';
 import {
   convertToEligible,
   createEligibility,
+  decideRenewal,
   eligibilities as loadEligibilities,
   liveAssignments,
+  pendingRenewals,
   principals as loadPrincipals,
   removeEligibility,
   roles as loadRoles,
   type Assignment,
   type Eligibility,
   type Principal,
+  type Renewal,
   type Role,
 } from './api.js';
 import { EditorActions, PrincipalList, useAction, useFields } from './form.js';
@@ -21,11 +24,12 @@ interface Data {
   grants: Assignment[];
   roles: Map<string, Role>;
   principals: Map<string, Principal>;
+  renewals: Renewal[];
 }
 
 async function load(): Promise<Data> {
-  const [eligibilities, grants, roles, principals] = await Promise.all([loadEligibilities(), liveAssignments(), loadRoles(), loadPrincipals()]);
-  return { eligibilities, grants, roles: new Map(roles.map((r) => [r.id, r])), principals: new Map(principals.map((p) => [p.id, p])) };
+  const [eligibilities, grants, roles, principals, renewals] = await Promise.all([loadEligibilities(), liveAssignments(), loadRoles(), loadPrincipals(), pendingRenewals()]);
+  return { eligibilities, grants, roles: new Map(roles.map((r) => [r.id, r])), principals: new Map(principals.map((p) => [p.id, p])), renewals };
 }
 
 const until = (t: Assignment['endsAt']) => (t === null || t === undefined ? 'no end date' : `until ${formatTime(t)}`);
@@ -36,6 +40,19 @@ function eligibilityAfterConvert(role: Role | undefined): string {
   const e = (role?.settings.eligibility ?? {}) as { allowPermanent?: boolean; maxDuration?: string | null };
   if (e.allowPermanent === false && e.maxDuration) return `for ${durationWords(e.maxDuration)} (the role's longest eligibility)`;
   return 'with no end date';
+}
+
+/**
+ * What approving a renewal gives, from the role's settings (the server decides and says the new end):
+ * the role's longest eligibility added to the current end, or, where permanent eligibility is
+ * allowed, the eligibility's own length again.
+ */
+function renewalExtension(role: Role | undefined, e: Eligibility | undefined): number | null {
+  const rule = (role?.settings.eligibility ?? {}) as { allowPermanent?: boolean; maxDuration?: string | null };
+  const start = toMs(e?.startsAt);
+  const end = toMs(e?.endsAt);
+  if (start === null || end === null) return null;
+  return rule.allowPermanent === false ? parseDuration(rule.maxDuration) : end - start;
 }
 
 /** Eligibilities and live assignments; standing (direct) ones stand out and convert to eligibility in one click. */
@@ -57,6 +74,7 @@ export function Access() {
   const standing = grants.filter((g) => g.source === 'direct' && match(g)).sort(byScope);
   const jit = grants.filter((g) => g.source !== 'direct' && match(g)).sort(byScope);
   const eligs = (data?.eligibilities ?? []).filter((e) => !e.removedAt && (toMs(e.endsAt) ?? Infinity) > now && match(e)).sort(byScope);
+  const renewals = (data?.renewals ?? []).filter(match).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 
   const who = (pid: string) => <Who p={data?.principals.get(pid)} id={pid} />;
   const what = (rid: string) => <span className="role-name">{data?.roles.get(rid)?.name ?? rid}</span>;
@@ -77,6 +95,28 @@ export function Access() {
           <input id={`${id}-q`} type="search" value={query} onChange={(e) => setQuery(e.target.value)} autoComplete="off" spellCheck={false} />
         </div>
       </div>
+
+      <section aria-labelledby={`${id}-renewals`} className="block">
+        <h3 id={`${id}-renewals`}>Renewal requests{data ? ` (${renewals.length})` : ''}</h3>
+        <p className="muted">People ask to keep an eligibility in its last 14 days. Approving moves its end on; the person who asked cannot decide their own request.</p>
+        {data !== null && renewals.length === 0 ? <Empty>No renewal is waiting{q ? ' that matches' : ''}.</Empty> : null}
+        <ul className="cards">
+          {renewals.map((r) => (
+            <RenewalItem
+              key={r.id}
+              r={r}
+              e={data?.eligibilities.find((x) => x.id === r.eligibilityId)}
+              role={data?.roles.get(r.roleId)}
+              who={who(r.principalId)}
+              what={what(r.roleId)}
+              onDecided={(n) => {
+                setNotice(n);
+                void reload();
+              }}
+            />
+          ))}
+        </ul>
+      </section>
 
       <section aria-labelledby={`${id}-standing`} className="block">
         <h3 id={`${id}-standing`}>Standing access{data ? ` (${standing.length})` : ''}</h3>
@@ -262,6 +302,79 @@ function StandingItem({ grant, role, who, what, onConverted }: { grant: Assignme
           <Problem error={error} title="Not converted:" />
         </div>
       ) : null}
+    </li>
+  );
+}
+
+function RenewalItem({ r, e, role, who, what, onDecided }: { r: Renewal; e: Eligibility | undefined; role: Role | undefined; who: ReactNode; what: ReactNode; onDecided: (n: ReactNode) => void }) {
+  const id = useId();
+  const { me } = useSession();
+  const [reason, setReason] = useState('');
+  const { busy, error, run } = useAction(true);
+  const own = r.principalId === me.principal.id;
+  const end = toMs(e?.endsAt);
+  const by = renewalExtension(role, e);
+  const to = end !== null && by !== null ? Math.max(end, serverNow()) + by : null;
+
+  const decide = (decision: 'approve' | 'deny') =>
+    run(async () => {
+      const out = await decideRenewal(r.id, decision, reason);
+      onDecided(
+        decision === 'approve' ? (
+          <>
+            Renewed: {who} is eligible for {what} at <code>{r.scope}</code> {until(out.eligibility.endsAt)}.
+          </>
+        ) : (
+          <>
+            Renewal denied: {who} stays eligible for {what} at <code>{r.scope}</code> {until(out.eligibility.endsAt)} only.
+          </>
+        ),
+      );
+    });
+
+  return (
+    <li className="card renewal-card" aria-labelledby={`${id}-title`}>
+      <div className="card-main">
+        <p className="card-title" id={`${id}-title`}>
+          {who} <span className="at">asks to renew</span> {what} <span className="at">at</span> <code>{r.scope}</code>
+        </p>
+        <p>
+          <Risk tier={role?.riskTier} /> <span className="warn">Ends {e ? ends(e.endsAt) : 'unknown'}</span>
+          <span className="muted"> · asked {formatTime(r.createdAt)}</span>
+        </p>
+        <p>
+          <span className="quote">“{r.justification}”</span>
+        </p>
+        <p className="hint" id={`${id}-hint`}>
+          {by !== null && to !== null ? `Approving extends it by ${formatSpan(by)}, to ${formatTime(to)}.` : 'Approving extends it by the role’s longest eligibility.'}
+        </p>
+      </div>
+      {own ? (
+        <p className="card-full hint">This is your own request: another administrator decides it.</p>
+      ) : (
+        <form
+          className="card-full decide"
+          aria-label={`Decide the renewal for ${r.principalId}`}
+          onSubmit={(ev) => {
+            ev.preventDefault();
+            void decide('approve');
+          }}
+        >
+          <div className="field">
+            <label htmlFor={`${id}-reason`}>Reason</label>
+            <input id={`${id}-reason`} value={reason} onChange={(ev) => setReason(ev.target.value)} autoComplete="off" maxLength={1000} />
+          </div>
+          <Problem error={error} title="Not decided:" />
+          <div className="actions">
+            <button type="submit" className="primary" disabled={busy} aria-describedby={`${id}-hint`}>
+              Approve renewal
+            </button>
+            <button type="button" className="danger" disabled={busy} onClick={() => void decide('deny')}>
+              Deny renewal
+            </button>
+          </div>
+        </form>
+      )}
     </li>
   );
 }

@@ -2,9 +2,9 @@
 // CLI), over the session cookie with the CSRF header. Every one of them is admin-only on the server;
 // the portal only offers them to someone the server says holds elevate-admin.
 import type { Query } from '../../../src/cli/client.js';
-import { client, type Assignment, type Eligibility, type Principal, type Role } from '../api.js';
+import { client, type Assignment, type Eligibility, type Principal, type Renewal, type Role } from '../api.js';
 
-export type { Assignment, Eligibility, Principal, Role };
+export type { Assignment, Eligibility, Principal, Renewal, Role };
 
 const API = '/api/v1';
 const enc = encodeURIComponent;
@@ -60,3 +60,10 @@ export interface Converted {
 }
 /** End a standing assignment and make its holder eligible instead, in one transaction on the server. */
 export const convertToEligible = (id: string) => client().call<Converted>('POST', `${API}/assignments/${enc(id)}/convert-to-eligible`);
+
+// ---- renewals of eligibilities that end soon ------------------------------------------------------
+
+export const pendingRenewals = () => all<Renewal>('/eligibilities/renewals', { status: 'pending' });
+/** Approve (the eligibility's end moves on) or deny; never one's own (403 self_approval). */
+export const decideRenewal = (id: string, decision: 'approve' | 'deny', reason: string) =>
+  client().call<{ renewal: Renewal; eligibility: Eligibility }>('POST', `${API}/eligibilities/renewals/${enc(id)}/${decision}`, { body: { reason } });

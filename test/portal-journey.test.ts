@@ -229,15 +229,16 @@ describe('the portal journey: IdP sign-in, passkey, step-up, approval, expiry, d
     const items = alice.getByRole('main').getByRole('listitem').filter({ hasText: ROLE });
     // The reason in plain words (from the reason code), and the state.
     const denied = items.filter({ hasText: 'An approver denied the request.' });
-    const text = await waitText(denied, /Denied, because:[\s\S]*An approver denied the request\.[\s\S]*Denied$/);
+    const text = await waitText(denied, /Denied, because:[\s\S]*An approver denied the request\.[\s\S]*Denied by bob[\s\S]*Denied$/);
     assert.match(text, /slow queries on the payments database/);
+    assert.ok(text.includes(DENY_REASON), 'the approver\'s own words');
+    assert.match(text, /What to do next/);
     assert.equal(await denied.count(), 1);
-    // The approved request, its grant over, reads Expired.
-    await waitText(items.filter({ hasText: 'Expired' }), /30 minutes[\s\S]*Expired$/);
+    // The approved request, its grant over, reads Expired, and says who approved it.
+    await waitText(items.filter({ hasText: 'Expired' }), /30 minutes[\s\S]*Approved by bob[\s\S]*Expired$/);
     await shot(alice, 'journey-16-my-requests');
 
-    // The approver's own words are recorded on the request (GET /requests/{id}); see the report on
-    // whether My requests shows them.
+    // The same decision through the API.
     const mine = await s.call('GET', '/api/v1/requests?principal=alice&status=denied', ADMIN_TOKEN);
     const id = mine.body.items.find((r: any) => r.reasons.includes('approver_denied')).id as string;
     const detail = await s.call('GET', `/api/v1/requests/${id}`, ADMIN_TOKEN);

@@ -1,10 +1,36 @@
-import { useId, useState } from 'react';
-import { ApiError, cancelRequest, myRequests, roles as loadRoles, type ActivationRequest, type Role } from './api.js';
+import { useEffect, useId, useState } from 'react';
+import { ApiError, cancelRequest, client, myRequests, roles as loadRoles, type ActivationRequest, type Role } from './api.js';
 import { explain, statusWords } from './reasons.js';
 import { durationWords, formatTime } from './time.js';
 import { Empty, Problem, RoleName, useLoad, useSession } from './ui.js';
 
 const ENDED_BADLY = new Set(['denied', 'cancelled', 'timed_out', 'activation_failed']);
+/** States a person's decision can have led to: worth showing who decided and why. */
+const DECIDED = new Set(['pending_approval', 'approved', 'scheduled', 'active', 'expired', 'deactivated', 'revoked']);
+
+interface Decision {
+  approverId: string;
+  decision: 'approve' | 'deny';
+  reason: string;
+  at: string;
+}
+
+/** Who approved or denied, with their own words (from the request's detail; the list does not carry it). */
+function useDecisions(r: ActivationRequest, wanted: boolean): Decision[] {
+  const [decisions, setDecisions] = useState<Decision[]>([]);
+  useEffect(() => {
+    if (!wanted) return;
+    let live = true;
+    client()
+      .call<{ approvals?: Decision[] }>('GET', `/api/v1/requests/${encodeURIComponent(r.id)}`)
+      .then((d) => live && setDecisions(d.approvals ?? []))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [r.id, r.status, wanted]);
+  return decisions;
+}
 
 /** The caller's requests, newest first: state, and for a refusal every reason in plain words. */
 export function MyRequests() {
@@ -19,8 +45,8 @@ export function MyRequests() {
       {data === null ? <p className="muted">Loading…</p> : data.requests.length === 0 ? <Empty>You have not asked for any role yet.</Empty> : null}
       {data && data.requests.length > 0 ? (
         <ul className="cards">
-          {data.requests.map((r) => (
-            <RequestItem key={r.id} r={r} role={data.roles.get(String(r.roleId))} onChanged={() => void reload()} />
+          {data.requests.map((r, i) => (
+            <RequestItem key={r.id} r={r} role={data.roles.get(String(r.roleId))} onChanged={() => void reload()} recent={i < 30} />
           ))}
         </ul>
       ) : null}
@@ -28,8 +54,10 @@ export function MyRequests() {
   );
 }
 
-function RequestItem({ r, role, onChanged }: { r: ActivationRequest; role: Role | undefined; onChanged: () => void }) {
+function RequestItem({ r, role, onChanged, recent }: { r: ActivationRequest; role: Role | undefined; onChanged: () => void; recent: boolean }) {
   const id = useId();
+  const reasonsOf = Array.isArray(r.reasons) ? (r.reasons as string[]) : [];
+  const decisions = useDecisions(r, recent && (DECIDED.has(r.status) || reasonsOf.includes('approver_denied')));
   const { signedOut } = useSession();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -76,6 +104,16 @@ function RequestItem({ r, role, onChanged }: { r: ActivationRequest; role: Role 
             </ul>
           </div>
         ) : null}
+        {decisions.length > 0 ? (
+          <ul className="decisions">
+            {decisions.map((d) => (
+              <li key={`${d.approverId}-${d.at}`}>
+                {d.decision === 'approve' ? 'Approved' : 'Denied'} by <strong>{d.approverId}</strong> ({formatTime(d.at)}): <span className="quote">“{d.reason}”</span>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+        {reasons.includes('approver_denied') ? <p className="hint">What to do next: talk to the approver about their reason, then ask again with the context they missed.</p> : null}
         {r.status === 'pending_approval' && r.timeoutAt ? <p className="muted">To be decided by {formatTime(r.timeoutAt as string)}.</p> : null}
         <Problem error={error} />
       </div>

@@ -32,7 +32,7 @@ const REASONS: Record<string, string> = {
   sign_in_risk_unknown: 'Elevate does not know how risky your sign-in is. Sign in through your identity provider.',
   sign_in_risk_too_high: 'Your sign-in was rated too risky. Sign in again from a trusted place.',
   network_not_allowed: 'You are connecting from a network this role does not allow. Connect through an allowed network (for example the VPN).',
-  mfa_required: 'This needs a fresh multi-factor verification: your passkey, or a code from your authenticator app.',
+  mfa_required: 'This needs a fresh multi-factor verification (a passkey, or an authenticator code where the role accepts one).',
   mfa_too_weak: 'This needs a passkey or security key; an authenticator code is not enough.',
   // approval and the life of a request
   approver_denied: 'An approver denied the request.',

@@ -135,3 +135,33 @@ describe('first IdP sign-in linked through a SCIM externalId', () => {
     assert.ok(reasons.includes('already_linked'));
   });
 });
+
+describe('first IdP sign-in with auto-provisioning', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer('sqlite');
+    await user(s, 'taken');
+  });
+  after(() => s.cleanup());
+  const meta = { ip: null, userAgent: null };
+  const policy = { ...POLICY, autoProvision: true };
+
+  it('creates the principal through the directory: named after the IdP user name, audited, signed in', async () => {
+    const r = await s.uc.sessions.oidcSignIn({ sub: 'sub-hana', preferred_username: 'Hana', name: 'Hana Hirano', email: 'hana@example.test' }, policy, meta);
+    assert.equal(r.principal.id, 'hana');
+    const p = await s.call('GET', '/api/v1/principals/hana', ADMIN_TOKEN);
+    assert.deepEqual([p.body.name, p.body.email, p.body.status], ['Hana Hirano', 'hana@example.test', 'active']);
+    const ev = await s.call('GET', '/api/v1/audit?type=principal.created&principal=hana', ADMIN_TOKEN);
+    assert.equal(ev.body.items.length, 1);
+    assert.equal(ev.body.items[0].data.via, 'oidc');
+    // Next time the same subject finds the same principal.
+    assert.equal((await s.uc.sessions.oidcSignIn({ sub: 'sub-hana', preferred_username: 'someone-else' }, policy, meta)).principal.id, 'hana');
+  });
+
+  it('never takes an id the audit trail uses for non-people, nor one already taken', async () => {
+    const sys = await s.uc.sessions.oidcSignIn({ sub: 'sub-sys', preferred_username: 'system' }, policy, meta);
+    assert.match(sys.principal.id, /^u-[0-9a-f]{12}$/);
+    const dup = await s.uc.sessions.oidcSignIn({ sub: 'sub-taken', preferred_username: 'taken' }, policy, meta);
+    assert.match(dup.principal.id, /^u-[0-9a-f]{12}$/);
+  });
+});

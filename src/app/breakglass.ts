@@ -8,6 +8,7 @@ import { draft, writeAudit } from './audit-log.js';
 import { requireAdmin } from './authz.js';
 import type { Actor, AppDeps } from './context.js';
 import type { BreakglassReview } from './ports.js';
+import { saveAssignment } from './grants.js';
 import { settingsOf } from './roles.js';
 
 /**
@@ -29,7 +30,7 @@ export interface BreakglassInput {
 }
 
 export function makeBreakglass(deps: Deps) {
-  const { store, index, clock } = deps;
+  const { store, clock } = deps;
   const audit = { audit: store.audit, newId: deps.newId };
 
   return {
@@ -108,9 +109,7 @@ export function makeBreakglass(deps: Deps) {
           createdAt: now,
           endedAt: null,
         };
-        await store.assignments.insert(tx, a);
-        await store.changes.publish(tx, { kind: 'assignment', id: a.id });
-        tx.afterCommit(() => index.upsertAssignment(a));
+        await saveAssignment(deps, tx, a, true);
         const review: BreakglassReview = {
           id: deps.newId(), assignmentId: a.id, principalId: a.principalId, roleId, scope, justification, createdAt: now,
           status: 'open', closedBy: null, closedAt: null, note: null,

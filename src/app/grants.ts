@@ -11,7 +11,8 @@ import type { Tx } from './ports.js';
  */
 type Deps = Pick<AppDeps, 'store' | 'index' | 'newId'>;
 
-async function saved(deps: Deps, tx: Tx, a: Assignment, isNew: boolean): Promise<void> {
+/** Store an assignment, announce it to other nodes, and put it in this node's index after commit. */
+export async function saveAssignment(deps: Deps, tx: Tx, a: Assignment, isNew: boolean): Promise<void> {
   if (isNew) await deps.store.assignments.insert(tx, a);
   else await deps.store.assignments.update(tx, a);
   await deps.store.changes.publish(tx, { kind: 'assignment', id: a.id });
@@ -32,7 +33,7 @@ export async function grant(deps: Deps, tx: Tx, actor: Actor, r: ActivationReque
     const startsAt = Math.min(overlapping.startsAt, win.startsAt);
     const endsAt = overlapping.endsAt === null ? null : Math.max(overlapping.endsAt, win.endsAt);
     const merged: Assignment = { ...overlapping, startsAt, endsAt, status: startsAt <= now ? 'active' : 'scheduled' };
-    await saved(deps, tx, merged, false);
+    await saveAssignment(deps, tx, merged, false);
     if (endsAt !== overlapping.endsAt || startsAt !== overlapping.startsAt) {
       await writeAudit({ audit: deps.store.audit, newId: deps.newId }, tx, now, actor, { principalId: r.principalId, roleId: r.roleId, scope: r.scope, requestId: r.id }, [
         draft('assignment.coverage_extended', 'info', { assignmentId: merged.id, startsAt, endsAt, previousEndsAt: overlapping.endsAt }),
@@ -55,7 +56,7 @@ export async function grant(deps: Deps, tx: Tx, actor: Actor, r: ActivationReque
     createdAt: now,
     endedAt: null,
   };
-  await saved(deps, tx, a, true);
+  await saveAssignment(deps, tx, a, true);
   return a;
 }
 
@@ -63,7 +64,7 @@ export async function grant(deps: Deps, tx: Tx, actor: Actor, r: ActivationReque
 export async function endAssignment(deps: Deps, tx: Tx, actor: Actor, a: Assignment, status: 'expired' | 'deactivated' | 'revoked', now: number, reason: string | null = null): Promise<Assignment> {
   const endsAt = status === 'expired' ? a.endsAt : a.endsAt === null ? now : Math.min(a.endsAt, now);
   const ended: Assignment = { ...a, status, endsAt, endedAt: now };
-  await saved(deps, tx, ended, false);
+  await saveAssignment(deps, tx, ended, false);
   for (const r of await deps.store.requests.byAssignment(tx, a.id)) {
     if (r.status === 'active' || r.status === 'scheduled') await deps.store.requests.update(tx, { ...r, status, updatedAt: now });
   }
@@ -84,14 +85,14 @@ export async function applyEffect(deps: Deps, tx: Tx, actor: Actor, r: Activatio
       const a = await deps.store.assignments.get(tx, effect.assignmentId);
       if (!a) return null;
       const next: Assignment = { ...a, endsAt: a.endsAt === null ? null : Math.max(a.endsAt, effect.endsAt) };
-      await saved(deps, tx, next, false);
+      await saveAssignment(deps, tx, next, false);
       return next;
     }
     case 'start': {
       const a = await deps.store.assignments.get(tx, effect.assignmentId);
       if (!a || a.status !== 'scheduled') return a;
       const next: Assignment = { ...a, status: 'active' };
-      await saved(deps, tx, next, false);
+      await saveAssignment(deps, tx, next, false);
       return next;
     }
     case 'end': {

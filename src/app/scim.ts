@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Conflict, Forbidden, Invalid, NotFound, Unauthenticated } from '../core/errors.js';
-import { ID_PATTERN, normalizeId } from '../core/ids.js';
+import { ID_PATTERN, normalizeId, RESERVED_PRINCIPAL_IDS } from '../core/ids.js';
 import type { Principal, PrincipalKind } from '../core/model.js';
 import { draft, writeAudit } from './audit-log.js';
 import { requireAdmin } from './authz.js';
@@ -46,7 +46,6 @@ export const SCIM_TYPES: ReadonlySet<string> = new Set(['invalidFilter', 'tooMan
 export const MAX_RESULTS = 200;
 const DEFAULT_COUNT = 100;
 /** Ids SCIM never derives: the SCIM actor's own name and the system's. */
-const RESERVED_IDS = new Set(['scim', 'system']);
 /** What a SCIM write records with the directory's events. */
 const VIA = { via: 'scim' } as const;
 
@@ -728,7 +727,7 @@ export function makeScim(deps: Deps) {
 
   async function pickId(tx: Tx, candidate: string, prefix: 'u' | 'g'): Promise<string> {
     const c = slug(candidate);
-    if (ID_PATTERN.test(c) && !RESERVED_IDS.has(c) && !(await store.principals.get(tx, c))) return c;
+    if (ID_PATTERN.test(c) && !RESERVED_PRINCIPAL_IDS.has(c) && !(await store.principals.get(tx, c))) return c;
     return `${prefix}-${deps.newId()}`;
   }
 

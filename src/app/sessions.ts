@@ -1,11 +1,12 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { Conflict, Forbidden, Invalid, NotFound, TooManyAttempts, Unauthenticated } from '../core/errors.js';
 import { SIGN_IN_RISKS, type Session, type SignInFacts, type SignInRisk } from '../core/identity.js';
-import { ID_PATTERN, normalizeId } from '../core/ids.js';
+import { ID_PATTERN, normalizeId, RESERVED_PRINCIPAL_IDS } from '../core/ids.js';
 import { ADMIN_ROLE, type Principal } from '../core/model.js';
 import { draft, writeAudit } from './audit-log.js';
 import { isAdmin, requireAdmin } from './authz.js';
 import type { Actor, AppDeps } from './context.js';
+import { directoryWrites } from './directory.js';
 import type { Tx } from './ports.js';
 import { forgiveFailure, lockedUntil, recordFailure, resetFailures } from './throttle.js';
 
@@ -127,6 +128,7 @@ export interface SignedIn {
 
 export function makeSessions(deps: Deps) {
   const { store, clock, identity: opts } = deps;
+  const directory = directoryWrites(deps);
   const audit = { audit: store.audit, newId: deps.newId };
   const anonymous = (ip: string | null, ua: string | null): Actor => ({
     principalId: 'anonymous',
@@ -233,7 +235,7 @@ export function makeSessions(deps: Deps) {
             pid = viaScim;
             how = 'scim_external_id';
           } else if (policy.autoProvision) {
-            pid = await provision(tx, claims, now);
+            pid = await provision(tx, anon, claims, now);
             how = 'provisioned';
           } else {
             await writeAudit(audit, tx, now, anon, {}, [draft('auth.login_failed', 'denied', { signIn: 'oidc', issuer: policy.issuer, subject: facts.subject }, ['not_provisioned'])]);
@@ -426,17 +428,14 @@ export function makeSessions(deps: Deps) {
   }
 
   /** A principal for a person the IdP vouches for: id from the preferred user name when it is free, else generated. */
-  async function provision(tx: Tx, claims: Record<string, unknown>, now: number): Promise<string> {
+  async function provision(tx: Tx, actor: Actor, claims: Record<string, unknown>, now: number): Promise<string> {
     const wanted = [claims.preferred_username, claims.email].find((v): v is string => typeof v === 'string');
     let id = wanted ? wanted.normalize('NFKC').trim().toLowerCase() : '';
-    // Never an id the audit trail uses for actors that are not people.
-    if (!ID_PATTERN.test(id) || ['system', 'scim', 'anonymous'].includes(id) || (await store.principals.get(tx, id))) id = `u-${randomBytes(6).toString('hex')}`;
+    if (!ID_PATTERN.test(id) || RESERVED_PRINCIPAL_IDS.has(id) || (await store.principals.get(tx, id))) id = `u-${randomBytes(6).toString('hex')}`;
     const name = typeof claims.name === 'string' && claims.name.trim() ? claims.name.trim().slice(0, 200) : id;
     const email = typeof claims.email === 'string' && claims.email.includes('@') ? claims.email.slice(0, 320) : null;
-    const p: Principal = { id, kind: 'user', name, email, managerId: null, adminUnit: null, attributes: {}, status: 'active', createdAt: now, updatedAt: now };
-    await store.principals.insert(tx, p);
-    await store.changes.publish(tx, { kind: 'principal', id });
-    tx.afterCommit(() => deps.index.upsertPrincipal(p.id, p.kind, p.status));
+    // The directory's one create path: validated, audited (principal.created, via oidc) and published.
+    await directory.createPrincipal(tx, actor, { id, kind: 'user', name, email }, now, { audit: { via: 'oidc' } });
     return id;
   }
 }

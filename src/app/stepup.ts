@@ -3,6 +3,7 @@ import { Forbidden, Invalid, NotFound } from '../core/errors.js';
 import { freshMfa, type MfaEvidence, type SignInFacts } from '../core/identity.js';
 import { draft, writeAudit } from './audit-log.js';
 import type { Actor, AppDeps } from './context.js';
+import type { Challenge, Tx } from './ports.js';
 
 /**
  * Step-up for scripts with a human present (a device-style flow, after RFC 8628): the CLI, holding
@@ -44,6 +45,13 @@ export function makeStepups(deps: Deps) {
     return s;
   };
 
+  /** The code the person typed, and the step-up behind it when it is theirs and still running. */
+  async function lookUp(tx: Tx, actor: Actor, code: string, now: number): Promise<{ c: Challenge | null; device: Challenge | null }> {
+    const c = await store.challenges.get(tx, `stepup:${code}`, 'stepup_code', now);
+    const device = c && c.principalId === actor.principalId ? await store.challenges.get(tx, String(c.data.device), 'stepup', now) : null;
+    return { c, device };
+  }
+
   return {
     /** Start a step-up for the calling principal. The device code is a bearer secret: only its hash is kept. */
     async start(actor: Actor) {
@@ -71,8 +79,7 @@ export function makeStepups(deps: Deps) {
       const code = normalizeUserCode(rawCode);
       const now = clock.now();
       const out = await store.transaction(async (tx) => {
-        const c = await store.challenges.get(tx, `stepup:${code}`, 'stepup_code', now);
-        const device = c && c.principalId === actor.principalId ? await store.challenges.get(tx, String(c.data.device), 'stepup', now) : null;
+        const { c, device } = await lookUp(tx, actor, code, now);
         if (!device) {
           // Someone else's code, an expired one, or a guess: refused and on the record.
           await writeAudit(audit, tx, now, actor, { principalId: actor.principalId }, [draft('mfa.stepup_refused', 'denied', { startedBy: c?.principalId ?? null }, [c ? 'not_your_step_up' : 'unknown_code'])]);
@@ -100,9 +107,7 @@ export function makeStepups(deps: Deps) {
       const code = normalizeUserCode(rawCode);
       const now = clock.now();
       const d = await store.transaction(async (tx) => {
-        const c = await store.challenges.get(tx, `stepup:${code}`, 'stepup_code', now);
-        if (!c || c.principalId !== actor.principalId) return null;
-        const device = await store.challenges.get(tx, String(c.data.device), 'stepup', now);
+        const { device } = await lookUp(tx, actor, code, now);
         return device ? { ...(device.data as StepupData), expiresAt: device.expiresAt } : null;
       });
       if (!d || d.status !== 'pending') throw new NotFound('not_found', 'no pending step-up with this code for you (it may have expired)');

@@ -4,6 +4,9 @@ import { Invalid } from './errors.js';
  * Identifiers are normalized so that `Alice `, `alice` and `ＡＬＩＣＥ` name one principal:
  * Unicode NFKC, trimmed, lower-cased. What remains must be a plain slug.
  */
+/** Ids the audit trail uses for actors that are not people: never given to a principal. */
+export const RESERVED_PRINCIPAL_IDS: ReadonlySet<string> = new Set(['system', 'scim', 'anonymous']);
+
 export const ID_PATTERN = /^[a-z0-9][a-z0-9._@-]{0,127}$/;
 
 export function normalizeId(raw: string): string {

@@ -4,6 +4,7 @@ import { normalizeId } from '../core/ids.js';
 import { parseScope } from '../core/scope.js';
 import { deny, isChecker } from './authz.js';
 import type { Actor, AppDeps } from './context.js';
+import type { CheckTap } from './check-tap.js';
 
 export interface CheckQuery {
   principal: string;
@@ -16,7 +17,7 @@ export interface CheckQuery {
  * about itself; asking about others needs the checker permission, so the decision point cannot be
  * used to map who holds power.
  */
-export function makeCheck(deps: Pick<AppDeps, 'store' | 'index' | 'clock' | 'newId'>) {
+export function makeCheck(deps: Pick<AppDeps, 'store' | 'index' | 'clock' | 'newId'>, tap?: CheckTap) {
   const { index, clock } = deps;
   return {
     async check(actor: Actor, queries: CheckQuery[]): Promise<Decision[]> {
@@ -26,14 +27,23 @@ export function makeCheck(deps: Pick<AppDeps, 'store' | 'index' | 'clock' | 'new
         await deny(deps, actor, 'check.others', {}, 'not_checker', 'asking about other principals needs the elevate-checker role');
       }
       const now = clock.now();
-      return parsed.map((q) => index.check(q.principal, q.role, q.scope, now));
+      return parsed.map((q) => {
+        const d = index.check(q.principal, q.role, q.scope, now);
+        tap?.emit(q.principal, q.role, q.scope, now, d);
+        return d;
+      });
     },
 
     /** The hot path for one question, no allocation beyond the answer. */
     checkOne(actor: Actor, principal: string, role: string, scope: string): Decision | null {
       const p = normalizeId(principal);
       if (p !== actor.principalId && !isChecker(deps, actor.principalId)) return null;
-      return index.check(p, normalizeId(role), parseScope(scope), clock.now());
+      const r = normalizeId(role);
+      const s = parseScope(scope);
+      const now = clock.now();
+      const d = index.check(p, r, s, now);
+      tap?.emit(p, r, s, now, d);
+      return d;
     },
   };
 }

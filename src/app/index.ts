@@ -14,10 +14,18 @@ import { makeStepups } from './stepup.js';
 import { makeRoles } from './roles.js';
 import { makeScim } from './scim.js';
 import { makeStats } from './stats.js';
+import { CheckTap } from './check-tap.js';
+import { makeAlerts } from './alerts.js';
+import { makeInventory } from './inventory.js';
+import { makeReports } from './reports.js';
+import { makeReviews } from './reviews.js';
+import { makeSelfAudit } from './selfaudit.js';
+import { makeSiem } from './siem.js';
 
 /** The use cases, each built from the part of the dependencies it uses. */
-export function makeUseCases(deps: AppDeps, signer: AuditSigner, senders: Partial<Record<string, Sender>> = {}) {
+export function makeUseCases(deps: AppDeps, signer: AuditSigner, senders: Partial<Record<string, Sender>> = {}, siemSinks: Record<string, Sender> = {}) {
   const requests = makeRequests(deps);
+  const checkTap = new CheckTap();
   return {
     directory: makeDirectory(deps),
     tokens: makeTokens(deps),
@@ -26,7 +34,7 @@ export function makeUseCases(deps: AppDeps, signer: AuditSigner, senders: Partia
     renewals: makeRenewals(deps),
     requests,
     assignments: makeAssignments(deps),
-    check: makeCheck(deps),
+    check: makeCheck(deps, checkTap),
     maintenance: makeMaintenance(deps, requests),
     audit: makeAuditService(deps, signer),
     mfa: makeMfa(deps),
@@ -36,6 +44,12 @@ export function makeUseCases(deps: AppDeps, signer: AuditSigner, senders: Partia
     breakglass: makeBreakglass(deps),
     outbox: makeOutbox(deps, senders),
     stats: makeStats(deps),
+    reviews: makeReviews(deps),
+    alerts: makeAlerts(deps),
+    siem: makeSiem(deps, siemSinks),
+    selfAudit: makeSelfAudit(deps, checkTap),
+    inventory: makeInventory(deps, checkTap),
+    reports: makeReports(deps),
   };
 }
 
@@ -45,3 +59,4 @@ export { bootstrap, BOOTSTRAP_ADMIN } from './bootstrap.js';
 export { applyRemoteChange, loadIndex } from './index-sync.js';
 export { keyIdOf, type AuditSigner } from './maintenance.js';
 export type { Sender } from './outbox.js';
+export { CheckTap } from './check-tap.js';

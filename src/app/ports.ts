@@ -8,10 +8,12 @@ import type { StatsFacts } from '../core/stats.js';
  * method takes the transaction it runs in, so nothing can write outside one by accident.
  */
 
-/** An open transaction. Effects that must wait for commit (index updates, outbox wake-ups) register here. */
-export interface Tx {
-  afterCommit(fn: () => void): void;
-}
+export type { Tx } from './tx-port.js';
+import type { Tx } from './tx-port.js';
+import type { AlertRepo } from './alerts-ports.js';
+import type { InventoryRepo } from './inventory-ports.js';
+import type { ReviewRepo } from './reviews-ports.js';
+import type { SiemRepo } from './siem-ports.js';
 
 export interface TransactionRunner {
   /** Run `fn` in one transaction; commit if it resolves, roll back if it throws. */
@@ -381,6 +383,10 @@ export interface Store extends TransactionRunner {
   renewals: RenewalRepo;
   scimTokens: ScimTokenRepo;
   stats: StatsRepo;
+  reviews: ReviewRepo;
+  alerts: AlertRepo;
+  siem: SiemRepo;
+  inventory: InventoryRepo;
   changes: ChangeFeed;
   /** Everything the decision index needs at start, streamed. */
   loadIndex(sink: IndexSink): Promise<void>;

@@ -8,6 +8,11 @@ export interface JobTarget {
   audit: { checkpoint(): Promise<number | null> };
   outbox: { dispatch(): Promise<number> };
   sessions: { purgeExpired(): Promise<number> };
+  reviews: { tick(): Promise<number> };
+  alerts: { scan(): Promise<number> };
+  siem: { dispatch(): Promise<number> };
+  selfAudit: { run(): Promise<number> };
+  inventory: { flushUse(): Promise<number> };
 }
 
 export interface JobOptions {
@@ -44,6 +49,12 @@ export function startJobs(t: JobTarget, o: JobOptions): { stop(): Promise<void>;
     await runOne('timeout', () => drain(() => t.maintenance.timeOutDue()));
     await runOne('outbox', () => t.outbox.dispatch());
     await runOne('purge', () => t.sessions.purgeExpired());
+    // Governance: each job keeps its own pace from the injected clock (a tick may do nothing).
+    await runOne('reviews', () => t.reviews.tick());
+    await runOne('alerts', () => t.alerts.scan());
+    await runOne('siem', () => t.siem.dispatch());
+    await runOne('self-audit', () => t.selfAudit.run());
+    await runOne('standing-use', () => t.inventory.flushUse());
     const now = Date.now();
     if (now - lastCheckpoint >= o.checkpointEveryMs) {
       lastCheckpoint = now;

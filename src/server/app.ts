@@ -6,6 +6,7 @@ import { applyRemoteChange, bootstrap, loadIndex, makeUseCases, type AuditSigner
 import { defaultIdentityOptions, type IdentityOptions } from '../app/context.js';
 import { makeSealer } from '../app/sealer.js';
 import type { IndexChange, Store } from '../app/ports.js';
+import type { Sender } from '../app/outbox.js';
 import type { Clock } from '../core/clock.js';
 import { DecisionIndex } from '../core/decision.js';
 import { startJobs } from '../jobs/runner.js';
@@ -24,6 +25,12 @@ import { renewalRoutes } from './routes/renewals.js';
 import { roleRoutes } from './routes/roles.js';
 import { scimAdminRoutes, scimRoutes } from './routes/scim.js';
 import { statsRoutes } from './routes/stats.js';
+import { alertsRoutes } from './routes/alerts.js';
+import { inventoryRoutes } from './routes/inventory.js';
+import { reportsRoutes } from './routes/reports.js';
+import { reviewsRoutes } from './routes/reviews.js';
+import { siemRoutes } from './routes/siem.js';
+import { metricsRoutes } from './metrics.js';
 
 export interface ServerOptions {
   store: Store;
@@ -47,6 +54,10 @@ export interface ServerOptions {
   trustedProxies?: string[];
   /** The built portal (index.html and assets/); default dist/web. */
   portalDir?: string;
+  /** ELEVATE_METRICS_TOKEN: GET /metrics then needs `Authorization: Bearer <token>`. */
+  metricsToken?: string | null;
+  /** SIEM export sinks (ELEVATE_SYSLOG_URL, ELEVATE_SIEM_WEBHOOK_URL + _SECRET), by name: `syslog`, `webhook`. */
+  siemSinks?: Record<string, Sender>;
   /** Run the in-process job loops (default true). Tests drive them with `jobs.tick()`. */
   jobs?: { intervalMs: number; checkpointEveryMs: number } | false;
 }
@@ -71,7 +82,7 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
   o.store.changes.publish = (tx, c) => localPublish(tx, { ...c, origin: nodeId });
   const identity = { ...defaultIdentityOptions(o.identity?.publicUrl), ...o.identity };
   const deps = { store: o.store, index, clock: o.clock, newId: randomUUID, limits: o.limits, identity, sealer: makeSealer(o.secretKey ?? randomBytes(32)) };
-  const uc = makeUseCases(deps, o.signer, o.notifyWebhook ? { notify: webhookSender(o.notifyWebhook) } : {});
+  const uc = makeUseCases(deps, o.signer, o.notifyWebhook ? { notify: webhookSender(o.notifyWebhook) } : {}, o.siemSinks ?? {});
 
   // The change feed can speak before the Fastify app (and its logger) exists.
   let appLog: FastifyBaseLogger | null = null;
@@ -166,9 +177,15 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
       mfaRoutes(api, uc);
       scimAdminRoutes(api, uc);
       identityRoutes(api, uc, authOpts);
+      reviewsRoutes(api, uc);
+      alertsRoutes(api, uc);
+      siemRoutes(api, uc);
+      inventoryRoutes(api, uc);
+      reportsRoutes(api, uc);
     },
     { prefix: '/api/v1' },
   );
+  await metricsRoutes(app, { store: o.store, index, clock: o.clock, uc, token: o.metricsToken ?? null });
   await app.register(scimRoutes(uc, { envToken: o.scimToken ?? null }), { prefix: '/scim/v2' });
 
   const jobs = startJobs(uc, {

@@ -13,6 +13,10 @@ import { approvalRepo, assignmentRepo, eligibilityRepo, membershipRepo, principa
 import type { DB, Dialect } from './schema.js';
 import { renewalRepo } from './renewal-repo.js';
 import { statsRepo } from './stats-repo.js';
+import { alertRepo } from './alerts-repo.js';
+import { inventoryRepo } from './inventory-repo.js';
+import { reviewRepo } from './reviews-repo.js';
+import { siemRepo } from './siem-repo.js';
 import { q, StorageTx } from './tx.js';
 
 export { migrate } from './migrations.js';
@@ -262,6 +266,10 @@ function assemble(b: Backend, log: (msg: string) => void): Store {
     renewals: renewalRepo(dialect),
     scimTokens: scimTokenRepo(),
     stats: statsRepo(),
+    reviews: reviewRepo(dialect),
+    alerts: alertRepo(dialect),
+    siem: siemRepo(dialect),
+    inventory: inventoryRepo(dialect),
     approvals: approvalRepo(),
     audit: auditRepo(db, dialect, outsideTx, b.auditFastPath),
     changes: { publish: (tx, change) => b.publish(q(tx), change) },

@@ -1,6 +1,10 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { GENESIS_HASH } from '../core/audit.js';
 import type { DB, Dialect } from './schema.js';
+import { alertsMigration } from './alerts-schema.js';
+import { inventoryMigration } from './inventory-schema.js';
+import { reviewsMigration } from './reviews-schema.js';
+import { siemMigration } from './siem-schema.js';
 
 /**
  * One migration set for both dialects. Each migration runs in the transaction that records it
@@ -347,6 +351,11 @@ const MIGRATIONS: Migration[] = [
       await s.createIndex('eligibility_renewals_principal').on('eligibility_renewals').columns(['principal_id', 'id']).execute();
     },
   },
+  // Governance (issue 5): each part owns its tables in its own file.
+  { name: '0005_reviews', up: (db, dialect) => reviewsMigration(db as never, dialect) },
+  { name: '0006_alerts', up: (db, dialect) => alertsMigration(db as never, dialect) },
+  { name: '0007_siem', up: (db, dialect) => siemMigration(db as never, dialect) },
+  { name: '0008_inventory', up: (db, dialect) => inventoryMigration(db as never, dialect) },
 ];
 
 /** Bring the schema up to date. Returns the names of the migrations it applied. */

@@ -1,6 +1,10 @@
 import type { AuditEvent } from '../core/audit.js';
 import type { Approval, AssignmentSource, AssignmentStatus, PrincipalKind, PrincipalStatus, RequestStatus } from '../core/model.js';
 import type { RiskTier } from '../core/settings.js';
+import type { AlertTables as AlertsTables } from './alerts-schema.js';
+import type { InventoryTables } from './inventory-schema.js';
+import type { ReviewTables as ReviewsTables } from './reviews-schema.js';
+import type { SiemTables } from './siem-schema.js';
 
 /**
  * Table shapes as Kysely sees them. Portable column types on both dialects: ids and enums are
@@ -277,7 +281,7 @@ export interface MigrationsTable {
   applied_at: number;
 }
 
-export interface DB {
+export interface DB extends ReviewsTables, AlertsTables, SiemTables, InventoryTables {
   elevate_migrations: MigrationsTable;
   principals: PrincipalsTable;
   group_members: GroupMembersTable;

@@ -1,0 +1,4 @@
+import type { FastifyInstance } from 'fastify';
+import type { UseCases } from '../../app/index.js';
+
+export function siemRoutes(_app: FastifyInstance, _uc: UseCases): void {}

@@ -10,6 +10,7 @@ import { BenchContext } from './lib/context.js';
 import { REPO_ROOT } from './lib/load.js';
 import { scale } from './scale.js';
 import { scimRevoke } from './scim-revoke.js';
+import { governance } from './governance.js';
 
 /**
  * `npm run bench [-- name...]`: run every benchmark (or those whose name contains one of the
@@ -25,6 +26,7 @@ const BENCHES: { name: string; run: (ctx: BenchContext) => Promise<Results> }[] 
   { name: 'activate-e2e', run: activateE2e },
   { name: 'audit', run: audit },
   { name: 'scim-revoke', run: scimRevoke },
+  { name: 'governance', run: governance },
 ];
 
 /** The commit measured, and how many files differed from it (src/ moves while benchmarks run). */

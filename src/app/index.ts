@@ -21,9 +21,10 @@ import { makeReports } from './reports.js';
 import { makeReviews } from './reviews.js';
 import { makeSelfAudit } from './selfaudit.js';
 import { makeSiem } from './siem.js';
+import type { SiemSink } from './siem-ports.js';
 
 /** The use cases, each built from the part of the dependencies it uses. */
-export function makeUseCases(deps: AppDeps, signer: AuditSigner, senders: Partial<Record<string, Sender>> = {}, siemSinks: Record<string, Sender> = {}) {
+export function makeUseCases(deps: AppDeps, signer: AuditSigner, senders: Partial<Record<string, Sender>> = {}, siemSinks: Record<string, SiemSink> = {}) {
   const requests = makeRequests(deps);
   const checkTap = new CheckTap();
   return {
@@ -59,4 +60,5 @@ export { bootstrap, BOOTSTRAP_ADMIN } from './bootstrap.js';
 export { applyRemoteChange, loadIndex } from './index-sync.js';
 export { keyIdOf, type AuditSigner } from './maintenance.js';
 export type { Sender } from './outbox.js';
+export type { SiemSink } from './siem-ports.js';
 export { CheckTap } from './check-tap.js';

@@ -136,6 +136,240 @@ export interface Items<T> {
   [k: string]: unknown;
 }
 
+// --- governance (issue 5): access reviews, alerts, standing inventory and rollout, evidence, SIEM ---
+
+export type ReviewDecision = 'approve' | 'deny';
+export type ReviewersKind = 'manager' | 'role_owners' | 'principals' | 'self';
+export type Recurrence = 'weekly' | 'monthly' | 'quarterly' | 'semiannual' | 'yearly';
+export type PrincipalKind = 'user' | 'group' | 'service';
+
+export interface ReviewFilter {
+  roles?: string[];
+  scopes?: string[];
+  principalKinds?: PrincipalKind[];
+  /** Permanent active (direct) assignments only: the seeds' main pitfall. */
+  standingOnly?: boolean;
+  include?: ('eligibilities' | 'assignments')[];
+}
+
+export interface ReviewReviewers {
+  kind: ReviewersKind;
+  principals?: string[];
+  groups?: string[];
+  /** Who reviews when the kind finds nobody (no manager, no role owner). */
+  fallback?: string[];
+}
+
+/** The body of POST /reviews. */
+export interface NewCampaign {
+  name: string;
+  filter?: ReviewFilter;
+  reviewers: ReviewReviewers;
+  /** 1..180 */
+  durationDays: number;
+  recurrence?: Recurrence | null;
+  defaultDecision: 'remove' | 'keep' | 'recommendation';
+  recommend?: { unusedDays?: number; inactiveDays?: number };
+  autoApply?: boolean;
+  reminderDays?: number;
+  startAt?: string;
+}
+
+export interface CampaignCounts {
+  total: number;
+  decided: number;
+  approved: number;
+  denied: number;
+  pending: number;
+}
+
+export interface Campaign {
+  id: string;
+  name: string;
+  status: 'scheduled' | 'active' | 'completed' | 'cancelled';
+  filter: ReviewFilter;
+  reviewers: ReviewReviewers;
+  durationDays: number;
+  recurrence: Recurrence | null;
+  defaultDecision: 'remove' | 'keep' | 'recommendation';
+  recommend: { unusedDays?: number; inactiveDays?: number } | null;
+  autoApply: boolean;
+  reminderDays?: number | null;
+  /** The campaign a recurring one follows, and the one that follows it. */
+  previousId?: string | null;
+  nextId?: string | null;
+  startsAt: ApiTime;
+  endsAt: ApiTime;
+  completedAt: ApiTime;
+  createdBy: string;
+  createdAt: ApiTime;
+  counts: CampaignCounts;
+  [k: string]: unknown;
+}
+
+export interface ReviewItem {
+  id: string;
+  campaignId: string;
+  subject: { kind: 'eligibility' | 'assignment'; id: string };
+  principalId: string;
+  principalName: string;
+  principalKind: PrincipalKind;
+  roleId: string;
+  roleName: string;
+  riskTier: string;
+  scope: string;
+  standing: boolean;
+  since: ApiTime;
+  endsAt: ApiTime;
+  lastActivationAt: ApiTime;
+  lastSignInAt: ApiTime;
+  recommendation: { decision: ReviewDecision; reasons: string[]; message: string };
+  reviewers: string[];
+  decision: null | { decision: ReviewDecision; reason: string; by: string; at: ApiTime };
+  /** Once the campaign ended: what counted, and whether the campaign's default decided it. */
+  finalDecision?: ReviewDecision | null;
+  byDefault?: boolean;
+  outcome: null | 'removed' | 'kept';
+  outcomeReason?: string | null;
+  appliedAt?: ApiTime;
+  [k: string]: unknown;
+}
+
+export type AlertSeverity = 'low' | 'medium' | 'high' | 'critical';
+export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
+
+export interface Alert {
+  id: string;
+  rule: string;
+  severity: AlertSeverity;
+  status: AlertStatus;
+  title: string;
+  summary: string;
+  principals: string[];
+  roleId: string | null;
+  scope: string | null;
+  /** The ids of the audit events that triggered it. */
+  events: string[];
+  count: number;
+  firstSeenAt: ApiTime;
+  lastSeenAt: ApiTime;
+  acknowledgedBy: string | null;
+  acknowledgedAt: ApiTime;
+  resolvedBy: string | null;
+  resolvedAt: ApiTime;
+  note: string | null;
+  [k: string]: unknown;
+}
+
+export interface AlertDetail extends Alert {
+  eventRecords: AuditEventView[];
+}
+
+export interface DetectionSettings {
+  rules: Record<string, { enabled: boolean; severity: AlertSeverity; [k: string]: unknown }>;
+}
+
+export interface StandingItem {
+  id: string;
+  source: 'elevate' | 'import';
+  system: string;
+  principalId: string | null;
+  principalName: string;
+  roleId: string | null;
+  privilege: string;
+  scope: string;
+  since: ApiTime;
+  lastUsedAt: ApiTime;
+  justification: string | null;
+  flagged: boolean;
+  flagReason: string | null;
+  convertible: boolean;
+  [k: string]: unknown;
+}
+
+export type RolloutMode = 'none' | 'awareness' | 'enforced';
+
+export interface RolloutItem {
+  roleId: string;
+  roleName: string;
+  riskTier: string;
+  mode: RolloutMode;
+  changedAt: ApiTime;
+  changedBy: string | null;
+  standingHolders: number;
+  eligibleHolders: number;
+  flagged: number;
+  readiness: { activations30d: number; approvalMedianMs: number | null; approvalP90Ms: number | null; fallbackUses30d: number };
+  [k: string]: unknown;
+}
+
+export interface EvidenceQuery {
+  /** ISO 8601, inclusive */
+  from: string;
+  /** ISO 8601, exclusive */
+  to: string;
+  roleId?: string;
+  minTier?: string;
+}
+
+export interface EvidenceItem {
+  assignmentId: string;
+  principalId: string;
+  principalName: string;
+  roleId: string;
+  roleName: string;
+  riskTier: string;
+  scope: string;
+  source: string;
+  startsAt: ApiTime;
+  endsAt: ApiTime;
+  endedAt: ApiTime;
+  status: string;
+  requestId: string | null;
+  justification: string | null;
+  ticket: string | null;
+  approvals: { approverId: string; approverName: string; decision: string; reason: string | null; at: ApiTime }[];
+  [k: string]: unknown;
+}
+
+export interface EvidenceReport {
+  from: string;
+  to: string;
+  generatedAt: string;
+  auditHead: { seq: number; hash: string };
+  items: EvidenceItem[];
+}
+
+export interface SiemSink {
+  name: 'syslog' | 'webhook';
+  target: string;
+  deliveredSeq: number;
+  headSeq: number;
+  lag: number;
+  lastDeliveredAt: ApiTime;
+  attempts: number;
+  nextAttemptAt: ApiTime;
+  lastError: string | null;
+  deadLetters: number;
+  [k: string]: unknown;
+}
+
+export interface SiemDeadLetter {
+  id: string;
+  sink: string;
+  fromSeq: number;
+  toSeq: number;
+  error: string;
+  attempts: number;
+  createdAt: ApiTime;
+  replayedAt: ApiTime;
+}
+
+export interface SelfAuditStatus {
+  runs: { at: ApiTime; sampled: number; disagreements: number }[];
+  falseAllowTotal: number;
+}
+
 export type Query = Record<string, string | number | boolean | null | undefined>;
 
 export interface CallOptions {
@@ -320,6 +554,99 @@ export class ElevateClient {
   }
   auditKeys(): Promise<{ keys: AuditKey[] }> {
     return this.call('GET', `${API}/audit/keys`);
+  }
+
+  // --- access reviews ---
+  listReviews(): Promise<Items<Campaign>> {
+    return this.call('GET', `${API}/reviews`);
+  }
+  getReview(id: string): Promise<Campaign> {
+    return this.call('GET', `${API}/reviews/${enc(id)}`);
+  }
+  createReview(body: NewCampaign): Promise<Campaign> {
+    return this.call('POST', `${API}/reviews`, { body });
+  }
+  /** `mine`: only items this caller reviews; `status`: pending or decided. */
+  reviewItems(id: string, query: { mine?: boolean; status?: 'pending' | 'decided' } = {}): Promise<Items<ReviewItem>> {
+    return this.call('GET', `${API}/reviews/${enc(id)}/items`, { query });
+  }
+  decideReviewItem(id: string, itemId: string, decision: ReviewDecision, reason: string): Promise<ReviewItem> {
+    return this.call('POST', `${API}/reviews/${enc(id)}/items/${enc(itemId)}/decision`, { body: { decision, reason } });
+  }
+  /** One decision and reason for many items, all or nothing. */
+  decideReviewItems(id: string, items: string[], decision: ReviewDecision, reason: string): Promise<Items<ReviewItem>> {
+    return this.call('POST', `${API}/reviews/${enc(id)}/decisions`, { body: { items, decision, reason } });
+  }
+  completeReview(id: string): Promise<Campaign> {
+    return this.call('POST', `${API}/reviews/${enc(id)}/complete`, { body: {} });
+  }
+  cancelReview(id: string): Promise<Campaign> {
+    return this.call('POST', `${API}/reviews/${enc(id)}/cancel`, { body: {} });
+  }
+  /** Where the results download from (a GET: a browser link with its session cookie works). */
+  reviewExportUrl(id: string, format: 'csv' | 'json'): string {
+    return this.url(`${API}/reviews/${enc(id)}/export`, { format });
+  }
+
+  // --- detection alerts ---
+  listAlerts(query: { status?: AlertStatus; severity?: AlertSeverity; rule?: string; limit?: number } = {}): Promise<Items<Alert>> {
+    return this.call('GET', `${API}/alerts`, { query });
+  }
+  getAlert(id: string): Promise<AlertDetail> {
+    return this.call('GET', `${API}/alerts/${enc(id)}`);
+  }
+  acknowledgeAlert(id: string, note?: string): Promise<Alert> {
+    return this.call('POST', `${API}/alerts/${enc(id)}/acknowledge`, { body: note ? { note } : {} });
+  }
+  resolveAlert(id: string, note: string): Promise<Alert> {
+    return this.call('POST', `${API}/alerts/${enc(id)}/resolve`, { body: { note } });
+  }
+  detectionSettings(): Promise<DetectionSettings> {
+    return this.call('GET', `${API}/detection/settings`);
+  }
+  setDetectionSettings(body: DetectionSettings): Promise<DetectionSettings> {
+    return this.call('PUT', `${API}/detection/settings`, { body });
+  }
+
+  // --- standing access inventory and rollout ---
+  listStanding(query: { roleId?: string; source?: 'elevate' | 'import' } = {}): Promise<Items<StandingItem>> {
+    return this.call('GET', `${API}/standing`, { query });
+  }
+  /** 400 invalid_import with details.line when a line is wrong; nothing is written then. */
+  importStanding(body: { system: string; format: 'csv' | 'json'; data: string }): Promise<{ imported: number; items: StandingItem[] }> {
+    return this.call('POST', `${API}/standing/import`, { body });
+  }
+  convertStanding(ids: string[], eligibilityDays?: number): Promise<{ converted: { id: string; eligibilityId: string }[] }> {
+    return this.call('POST', `${API}/standing/convert`, { body: eligibilityDays === undefined ? { ids } : { ids, eligibilityDays } });
+  }
+  listRollout(): Promise<Items<RolloutItem>> {
+    return this.call('GET', `${API}/rollout`);
+  }
+  setRollout(roleId: string, mode: RolloutMode): Promise<RolloutItem> {
+    return this.call('PUT', `${API}/roles/${enc(roleId)}/rollout`, { body: { mode } });
+  }
+
+  // --- evidence ---
+  /** The report for a period as a link: CSV and JSON download, HTML is a printable page. */
+  evidenceUrl(query: EvidenceQuery, format: 'json' | 'csv' | 'html'): string {
+    return this.url(`${API}/reports/evidence`, { ...query, format });
+  }
+  evidence(query: EvidenceQuery): Promise<EvidenceReport> {
+    return this.call('GET', `${API}/reports/evidence`, { query: { ...query, format: 'json' } });
+  }
+
+  // --- SIEM export and self-audit ---
+  siemStatus(): Promise<{ sinks: SiemSink[] }> {
+    return this.call('GET', `${API}/siem`);
+  }
+  siemDeadLetters(): Promise<Items<SiemDeadLetter>> {
+    return this.call('GET', `${API}/siem/dead-letters`);
+  }
+  replayDeadLetter(id: string): Promise<unknown> {
+    return this.call('POST', `${API}/siem/dead-letters/${enc(id)}/replay`, { body: {} });
+  }
+  selfAudit(): Promise<SelfAuditStatus> {
+    return this.call('GET', `${API}/self-audit`);
   }
 }
 

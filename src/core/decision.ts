@@ -331,6 +331,18 @@ export class DecisionIndex {
     return this.grants.get(principalId)?.get(roleId) ?? [];
   }
 
+  /** Where a live grant came from (activation, direct, breakglass), or null when the index does not hold it. One map lookup. */
+  sourceOf(assignmentId: string): Assignment['source'] | null {
+    return this.grantById.get(assignmentId)?.source ?? null;
+  }
+
+  /** Grants in force at `now`, by source (for the standing vs just-in-time share in metrics). One pass over the grants. */
+  grantCounts(now: number): Record<Assignment['source'], number> {
+    const out: Record<Assignment['source'], number> = { activation: 0, direct: 0, breakglass: 0 };
+    for (const e of this.grantById.values()) if (e.startsAt <= now && now < e.endsAt) out[e.source]++;
+    return out;
+  }
+
   /** Principals holding a role through a grant that never ends (lockout protection). */
   permanentHolders(roleId: string, scope: string): string[] {
     const out = new Set<string>();

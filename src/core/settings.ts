@@ -42,6 +42,8 @@ export interface RoleSettings {
   conditions: RoleConditions;
   /** Designated break-glass accounts may activate this role without the IdP and without approval. */
   breakGlass: boolean;
+  /** Who owns the role: principals or groups (expanded to members) that review access to it in `role_owners` access reviews. */
+  owners: string[];
 }
 
 export const MFA_STRENGTHS: readonly MfaStrength[] = ['none', 'any', 'phishing_resistant'];
@@ -58,6 +60,7 @@ export const DEFAULT_SETTINGS: RoleSettings = {
   mfaFreshness: 'PT5M',
   conditions: { deviceCompliant: false, maxSignInRisk: null, networks: [] },
   breakGlass: false,
+  owners: [],
 };
 const MAX_MFA_FRESHNESS_MS = 12 * 3_600_000;
 
@@ -79,6 +82,7 @@ export interface EffectiveSettings {
   mfa: { required: MfaStrength; freshnessMs: number };
   conditions: { deviceCompliant: boolean; maxSignInRisk: SignInRisk | null; networks: Cidr[]; raw: RoleConditions };
   breakGlass: boolean;
+  owners: string[];
 }
 
 function bad(field: string, message: string): never {
@@ -252,6 +256,16 @@ export function normalizeSettings(input: unknown, riskTier: RiskTier, minActivat
   const conditions: RoleConditions = { deviceCompliant: bool(c.deviceCompliant, false, 'conditions.deviceCompliant'), maxSignInRisk, networks };
   const breakGlass = bool(i.breakGlass, false, 'breakGlass');
 
+  const ownersIn = i.owners ?? [];
+  if (!Array.isArray(ownersIn) || ownersIn.length > 50) bad('owners', 'must be a list of at most 50 principal or group ids');
+  const owners: string[] = [];
+  (ownersIn as unknown[]).forEach((o, idx) => {
+    if (typeof o !== 'string') bad(`owners[${idx}]`, 'must be a principal or group id');
+    const id = normalizeId(o);
+    if (!ID_PATTERN.test(id)) bad(`owners[${idx}]`, 'is not a valid identifier');
+    if (!owners.includes(id)) owners.push(id);
+  });
+
   return {
     maxActivation,
     justification,
@@ -264,6 +278,7 @@ export function normalizeSettings(input: unknown, riskTier: RiskTier, minActivat
     mfaFreshness,
     conditions,
     breakGlass,
+    owners,
   };
 }
 
@@ -286,6 +301,8 @@ export function effectiveSettings(s: RoleSettings): EffectiveSettings {
     mfa: { required: s.mfa ?? 'none', freshnessMs: parseDuration(s.mfaFreshness ?? DEFAULT_SETTINGS.mfaFreshness) },
     conditions: conditionsOf(s.conditions ?? DEFAULT_SETTINGS.conditions),
     breakGlass: s.breakGlass ?? false,
+    // Settings stored before role owners existed read as no owners.
+    owners: s.owners ?? [],
   };
 }
 

@@ -6,7 +6,7 @@ import { applyRemoteChange, bootstrap, loadIndex, makeUseCases, type AuditSigner
 import { defaultIdentityOptions, type IdentityOptions } from '../app/context.js';
 import { makeSealer } from '../app/sealer.js';
 import type { IndexChange, Store } from '../app/ports.js';
-import type { Sender } from '../app/outbox.js';
+import type { SiemSink } from '../app/siem-ports.js';
 import type { Clock } from '../core/clock.js';
 import { DecisionIndex } from '../core/decision.js';
 import { startJobs } from '../jobs/runner.js';
@@ -57,7 +57,7 @@ export interface ServerOptions {
   /** ELEVATE_METRICS_TOKEN: GET /metrics then needs `Authorization: Bearer <token>`. */
   metricsToken?: string | null;
   /** SIEM export sinks (ELEVATE_SYSLOG_URL, ELEVATE_SIEM_WEBHOOK_URL + _SECRET), by name: `syslog`, `webhook`. */
-  siemSinks?: Record<string, Sender>;
+  siemSinks?: Record<string, SiemSink>;
   /** Run the in-process job loops (default true). Tests drive them with `jobs.tick()`. */
   jobs?: { intervalMs: number; checkpointEveryMs: number } | false;
 }

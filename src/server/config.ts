@@ -23,6 +23,17 @@ export interface Config {
   notifyWebhook: { url: string; secret: string } | null;
   trustedProxies: string[];
   secretKeyPath: string;
+  /** ELEVATE_METRICS_TOKEN: GET /metrics then needs `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
+  /** SIEM outputs of the audit log (none by default). */
+  siem: SiemConfig;
+}
+
+export interface SiemConfig {
+  /** ELEVATE_SYSLOG_URL (tcp://host:port | tls://host:port), ELEVATE_SYSLOG_CA_FILE (PEM, for tls://). */
+  syslog: { protocol: 'tcp' | 'tls'; host: string; port: number; ca: string | null } | null;
+  /** ELEVATE_SIEM_WEBHOOK_URL + ELEVATE_SIEM_WEBHOOK_SECRET: batched, HMAC-signed POSTs. */
+  webhook: { url: string; secret: string } | null;
 }
 
 const bool = (v: string | undefined, d: boolean) => (v === undefined || v === '' ? d : /^(1|true|yes|on)$/i.test(v));
@@ -42,7 +53,58 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.ELEVATE_LOG_LEVEL ?? 'info',
     ...identityConfig(env, port),
     secretKeyPath: env.ELEVATE_SECRET_KEY_FILE ? resolve(env.ELEVATE_SECRET_KEY_FILE) : join(dataDir, 'secret-key'),
+    metricsToken: env.ELEVATE_METRICS_TOKEN || null,
+    siem: siemConfig(env),
   };
+}
+
+/** SIEM outputs; a malformed setting stops the start with a message naming the variable. */
+export function siemConfig(env: NodeJS.ProcessEnv): SiemConfig {
+  let syslog: SiemConfig['syslog'] = null;
+  if (env.ELEVATE_SYSLOG_URL) {
+    const bad = () => new Error(`ELEVATE_SYSLOG_URL must be tcp://host:port or tls://host:port (got ${JSON.stringify(env.ELEVATE_SYSLOG_URL!.slice(0, 100))})`);
+    let u: URL;
+    try {
+      u = new URL(env.ELEVATE_SYSLOG_URL);
+    } catch {
+      throw bad();
+    }
+    const protocol = u.protocol.slice(0, -1);
+    if ((protocol !== 'tcp' && protocol !== 'tls') || !u.hostname || !u.port || u.username || u.password || (u.pathname !== '' && u.pathname !== '/') || u.search || u.hash) throw bad();
+    const port = Number(u.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad();
+    let ca: string | null = null;
+    if (env.ELEVATE_SYSLOG_CA_FILE) {
+      if (protocol !== 'tls') throw new Error('ELEVATE_SYSLOG_CA_FILE is only used with a tls:// ELEVATE_SYSLOG_URL');
+      try {
+        ca = readFileSync(resolve(env.ELEVATE_SYSLOG_CA_FILE), 'utf8');
+      } catch (e) {
+        throw new Error(`ELEVATE_SYSLOG_CA_FILE cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new Error('ELEVATE_SYSLOG_CA_FILE must hold PEM certificates');
+    }
+    syslog = { protocol, host: u.hostname.replace(/^\[|\]$/g, ''), port, ca };
+  } else if (env.ELEVATE_SYSLOG_CA_FILE) {
+    throw new Error('ELEVATE_SYSLOG_CA_FILE is set without ELEVATE_SYSLOG_URL');
+  }
+  let webhook: SiemConfig['webhook'] = null;
+  if (env.ELEVATE_SIEM_WEBHOOK_URL) {
+    let u: URL | null = null;
+    try {
+      u = new URL(env.ELEVATE_SIEM_WEBHOOK_URL);
+    } catch {
+      u = null;
+    }
+    if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password) {
+      throw new Error('ELEVATE_SIEM_WEBHOOK_URL must be an http:// or https:// URL without credentials in it');
+    }
+    const secret = env.ELEVATE_SIEM_WEBHOOK_SECRET ?? '';
+    if (secret.length < 16) throw new Error('ELEVATE_SIEM_WEBHOOK_SECRET (at least 16 characters) is required with ELEVATE_SIEM_WEBHOOK_URL: every batch is signed');
+    webhook = { url: u.href, secret };
+  } else if (env.ELEVATE_SIEM_WEBHOOK_SECRET) {
+    throw new Error('ELEVATE_SIEM_WEBHOOK_SECRET is set without ELEVATE_SIEM_WEBHOOK_URL');
+  }
+  return { syslog, webhook };
 }
 
 function identityConfig(env: NodeJS.ProcessEnv, port: number) {

@@ -2,6 +2,9 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../storage/index.js';
 import { buildServer } from './app.js';
+import { syslogSink } from '../adapters/siem/syslog.js';
+import { siemWebhookSink } from '../adapters/siem/webhook.js';
+import type { SiemSink } from '../app/index.js';
 import { loadOrCreateSecretKey, loadOrCreateSigner, readConfig } from './config.js';
 
 /** Start Elevate: open the store (migrations run), bootstrap, load the index, listen. */
@@ -10,6 +13,10 @@ process.umask(0o077);
 const cfg = readConfig();
 const logger = { level: cfg.logLevel, redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-elevate-totp"]', 'req.headers["x-elevate-step-up"]', 'req.headers["x-csrf-token"]', '*.token', '*.password', '*.secret', '*.code', '*.deviceCode'], censor: '[redacted]' } };
 mkdirSync(cfg.dataDir, { recursive: true });
+// SIEM outputs of the audit log: the export job sends from the committed log, never on the request path.
+const siemSinks: Record<string, SiemSink> = {};
+if (cfg.siem.syslog) siemSinks.syslog = syslogSink(cfg.siem.syslog);
+if (cfg.siem.webhook) siemSinks.webhook = siemWebhookSink(cfg.siem.webhook);
 const store = await openStore(cfg.databaseUrl ? { databaseUrl: cfg.databaseUrl } : { sqlitePath: join(cfg.dataDir, 'elevate.db') });
 const elevate = await buildServer({
   store,
@@ -23,6 +30,8 @@ const elevate = await buildServer({
   notifyWebhook: cfg.notifyWebhook,
   trustedProxies: cfg.trustedProxies,
   secretKey: loadOrCreateSecretKey(cfg.secretKeyPath),
+  metricsToken: cfg.metricsToken,
+  siemSinks,
   logger,
 });
 const log = elevate.app.log;

@@ -3,6 +3,7 @@ import { AdminCheck, useIsAdmin } from './admin-check.js';
 import { ADMIN_PAGE } from './admin/Admin.js';
 import { ApiError, authConfig, me as loadMe, signOut, type PortalMe } from './api.js';
 import { INSIGHT_PAGES } from './audit/nav.js';
+import { GOVERNANCE_PAGES, REVIEWS_PAGE } from './governance/nav.js';
 import { Approvals } from './Approvals.js';
 import { MyAccess } from './MyAccess.js';
 import { MyRequests } from './MyRequests.js';
@@ -16,11 +17,12 @@ const PAGES: PageEntry[] = [
   { path: '/', title: 'My access', Page: MyAccess },
   { path: '/requests', title: 'My requests', Page: MyRequests },
   { path: '/approvals', title: 'Approvals', Page: Approvals },
+  REVIEWS_PAGE,
   { path: '/security', title: 'Security', Page: Security },
 ];
 
 /** Routed for everyone (the server refuses others); linked only while the server says this person is an administrator. */
-const ADMIN_PAGES: PageEntry[] = [ADMIN_PAGE, ...INSIGHT_PAGES];
+const ADMIN_PAGES: PageEntry[] = [ADMIN_PAGE, ...INSIGHT_PAGES, ...GOVERNANCE_PAGES];
 
 function NavItems({ pages }: { pages: PageEntry[] }) {
   return pages.map((p) => (

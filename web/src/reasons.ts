@@ -55,6 +55,18 @@ const REASONS: Record<string, string> = {
   not_expiring: 'This eligibility cannot be renewed now: renewal opens 14 days before it ends, and one with no end date needs none.',
   renewal_pending: 'A renewal of this eligibility is already waiting for an administrator.',
   renewal_not_pending: 'This renewal request has already been decided or withdrawn.',
+  // access reviews, standing access, rollout
+  self_review: 'You cannot review your own access: another reviewer decides it.',
+  not_reviewer: 'You are not a reviewer of this item.',
+  review_closed: 'This review has ended, so decisions can no longer be recorded.',
+  rollout_enforced: 'This role is enforced just-in-time: new direct assignments are refused. Make the person eligible instead.',
+  not_convertible: 'This standing access cannot be converted to an eligibility here.',
+  already_converted: 'This standing access was converted already.',
+  review_not_started: 'This campaign has not started yet.',
+  // alerts
+  note_required: 'Write a note: what you found or did.',
+  alert_acknowledged: 'Someone has already acknowledged this alert.',
+  alert_resolved: 'This alert is already resolved.',
   // sign-in and MFA
   invalid_credentials: 'The user name or password is wrong.',
   mfa_invalid_code: 'That code is wrong. Check your authenticator app and try again.',

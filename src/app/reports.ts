@@ -89,13 +89,16 @@ export function makeReports(deps: Deps) {
       const tiers = query.minTier ? TIERS.slice(TIERS.indexOf(query.minTier)) : undefined;
       const now = clock.now();
       return store.transaction(async (tx) => {
-        const rows = (await store.inventory.evidence(tx, from, to, { roleId, tiers, limit: MAX_REPORT_ITEMS + 1 })).filter((r) => {
+        const fetched = await store.inventory.evidence(tx, from, to, { roleId, tiers, limit: MAX_REPORT_ITEMS + 1 });
+        // Refuse on what the query found, before dropping grants that ended before they began: a
+        // report is complete or refused, never silently cut short.
+        if (fetched.length > MAX_REPORT_ITEMS) throw new Invalid('report_too_large', `more than ${MAX_REPORT_ITEMS} assignments: narrow the period or filter by role or tier`, { limit: MAX_REPORT_ITEMS });
+        const rows = fetched.filter((r) => {
           // Held at all, and not only before `from` (an early end cuts the held period short).
           const a = r.assignment;
           const heldUntil = Math.min(a.endsAt ?? Infinity, a.endedAt ?? Infinity);
           return a.startsAt < heldUntil && heldUntil > from;
         });
-        if (rows.length > MAX_REPORT_ITEMS) throw new Invalid('report_too_large', `more than ${MAX_REPORT_ITEMS} assignments: narrow the period or filter by role or tier`, { limit: MAX_REPORT_ITEMS });
         const approvals = await store.inventory.approvalsFor(tx, rows.flatMap((r) => r.requestIds));
         const names = await store.inventory.principalNames(tx, approvals.map((a) => a.approverId));
         const byRequest = new Map<string, EvidenceApproval[]>();

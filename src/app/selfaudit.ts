@@ -64,7 +64,9 @@ type Verdict = 'agree' | 'false_allow' | 'false_deny' | 'inconclusive';
 
 export function makeSelfAudit(deps: Deps, tap: CheckTap) {
   const { store, clock } = deps;
-  const ring: (Sample | undefined)[] = new Array<Sample | undefined>(RING);
+  // Slots allocated once and overwritten in place: the hot path allocates nothing.
+  const ring: Sample[] = Array.from({ length: RING }, () => ({ principalId: '', roleId: '', scope: '', at: 0, allowed: false, reason: 'no_active_assignment', assignmentId: null, via: null }));
+  let filled = 0;
   let next = 0;
   let answers = 0;
   let lastRunAt = -Infinity;
@@ -73,17 +75,24 @@ export function makeSelfAudit(deps: Deps, tap: CheckTap) {
   tap.on((principalId, roleId, scope, at, d) => {
     answers++;
     if (!d.allowed && answers % SAMPLE_EVERY !== 0) return;
-    ring[next] = { principalId, roleId, scope, at, allowed: d.allowed, reason: d.reason, assignmentId: d.assignmentId, via: d.via };
-    next = (next + 1) % RING;
+    const s = ring[next]!;
+    s.principalId = principalId;
+    s.roleId = roleId;
+    s.scope = scope;
+    s.at = at;
+    s.allowed = d.allowed;
+    s.reason = d.reason;
+    s.assignmentId = d.assignmentId;
+    s.via = d.via;
+    next = next + 1 === RING ? 0 : next + 1;
+    if (filled < RING) filled++;
   });
 
+  /** The sampled answers, oldest first, copied out of the ring (which starts empty again). */
   function take(): Sample[] {
     const out: Sample[] = [];
-    for (let i = 0; i < RING; i++) {
-      const s = ring[(next + i) % RING];
-      if (s) out.push(s);
-    }
-    ring.fill(undefined);
+    for (let i = RING - filled; i < RING; i++) out.push({ ...ring[(next + i) % RING]! });
+    filled = 0;
     next = 0;
     return out;
   }

@@ -127,12 +127,12 @@ export function validateDetectionSettings(input: unknown): DetectionSettings {
   const out = defaultDetectionSettings();
   for (const [name, value] of Object.entries(rules as Record<string, unknown>)) {
     const field = `rules.${name}`;
-    if (!(name in DEFAULT_RULES)) bad(field, `unknown rule (known: ${RULE_NAMES.join(', ')})`);
+    if (!Object.hasOwn(DEFAULT_RULES, name)) bad(field, `unknown rule (known: ${RULE_NAMES.join(', ')})`);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) bad(field, 'must be an object');
     const target = out.rules[name as RuleName] as Record<string, unknown>;
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       const f = `${field}.${k}`;
-      if (!(k in target)) bad(f, 'unknown field for this rule');
+      if (!Object.hasOwn(target, k)) bad(f, 'unknown field for this rule');
       if (k === 'enabled') {
         if (typeof v !== 'boolean') bad(f, 'must be true or false');
       } else if (k === 'severity') {
@@ -212,12 +212,17 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const isActivation = (e: DetectionEvent) => e.type === 'request.created' && e.outcome !== 'denied' && e.principalId !== null;
 const isDecision = (e: DetectionEvent) => e.type === 'approval.granted' || e.type === 'approval.denied';
 const approverOf = (e: DetectionEvent): string | null => (typeof e.data.approverId === 'string' ? e.data.approverId : e.actorId);
-const MFA_REASONS = new Set(['mfa_required', 'mfa_too_weak', 'invalid_code', 'mfa_locked']);
+/**
+ * A wrong, replayed or rate-limited code, not a missing one: `mfa_required` / `mfa_too_weak`
+ * refusals are the normal step-up flow (refused, verify, retry) and would make the rule fire on
+ * every busy on-call shift.
+ */
+const MFA_REASONS = new Set(['mfa_invalid_code', 'invalid_code', 'mfa_code_replayed', 'mfa_rate_limited', 'mfa_locked', 'mfa_counter_regressed']);
 
 /** Whose MFA failed, if this event is an MFA failure at all. */
 function mfaFailureOf(e: DetectionEvent): string | null {
   if (e.type === 'mfa.failed') return e.principalId ?? e.actorId;
-  if (e.type === 'request.created' && e.outcome === 'denied' && e.reasons.some((r) => r === 'mfa_required' || r === 'mfa_too_weak')) return e.principalId;
+  if (e.type === 'request.created' && e.outcome === 'denied' && e.reasons.some((r) => MFA_REASONS.has(r))) return e.principalId;
   if (e.type === 'request.decision_refused' && e.reasons.some((r) => MFA_REASONS.has(r))) return e.actorId;
   return null;
 }

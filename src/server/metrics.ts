@@ -97,7 +97,8 @@ export async function metricsRoutes(app: FastifyInstance, o: MetricsOptions): Pr
     switch (e.type) {
       case 'assignment.activated':
       case 'assignment.started':
-        activations.inc({ role: e.roleId ?? 'unknown' });
+        // Just-in-time only: a scheduled direct (standing) assignment starting is not an activation.
+        if (e.data.source !== 'direct') activations.inc({ role: e.roleId ?? 'unknown' });
         break;
       case 'assignment.expired': {
         const endsAt = typeof e.data.endsAt === 'number' ? e.data.endsAt : null;

@@ -133,13 +133,13 @@ describe('detection rules', () => {
     assert.equal(only(run({ events: [activation('carol', T0, 'dba'), activation('carol', T0 + MIN, 'reader')] }), 'escalation_chain').length, 0);
   });
 
-  test('mfa_failures: five failures in 15 minutes (verifications and MFA refusals); four, or spread out, are not', () => {
+  test('mfa_failures: five failures in 15 minutes (wrong, replayed or rate-limited codes); four, spread out, or step-up refusals are not', () => {
     const fails = [
       ev('mfa.failed', T0, { outcome: 'denied', principalId: 'alice', actorId: 'alice', reasons: ['invalid_code'] }),
       ev('mfa.failed', T0 + MIN, { outcome: 'denied', principalId: 'alice', actorId: 'alice', reasons: ['invalid_code'] }),
-      activation('alice', T0 + 2 * MIN, 'dba', { outcome: 'denied', reasons: ['mfa_required'] }),
-      activation('alice', T0 + 3 * MIN, 'root', { outcome: 'denied', reasons: ['mfa_too_weak'] }),
-      ev('request.decision_refused', T0 + 4 * MIN, { outcome: 'denied', actorId: 'alice', principalId: 'bob', reasons: ['mfa_required'] }),
+      activation('alice', T0 + 2 * MIN, 'dba', { outcome: 'denied', reasons: ['mfa_invalid_code'] }),
+      activation('alice', T0 + 3 * MIN, 'root', { outcome: 'denied', reasons: ['mfa_code_replayed'] }),
+      ev('request.decision_refused', T0 + 4 * MIN, { outcome: 'denied', actorId: 'alice', principalId: 'bob', reasons: ['mfa_rate_limited'] }),
     ];
     const f = only(run({ events: fails }), 'mfa_failures');
     assert.equal(f.length, 1);
@@ -148,6 +148,11 @@ describe('detection rules', () => {
     assert.equal(only(run({ events: fails.slice(0, 4) }), 'mfa_failures').length, 0);
     const spread = [0, 5, 10, 15, 20].map((m) => ev('mfa.failed', T0 + m * MIN, { outcome: 'denied', principalId: 'bob', actorId: 'bob' }));
     assert.equal(only(run({ events: spread }), 'mfa_failures').length, 0);
+    // The step-up flow (refused for missing MFA, verify, retry) is not a failure, however busy.
+    const stepups = Array.from({ length: 8 }, (_, i) =>
+      i % 2 ? ev('request.decision_refused', T0 + i * MIN, { outcome: 'denied', actorId: 'dave', principalId: 'erin', reasons: ['mfa_required'] }) : activation('dave', T0 + i * MIN, 'dba', { outcome: 'denied', reasons: ['mfa_required', 'mfa_too_weak'] }),
+    );
+    assert.equal(only(run({ events: stepups }), 'mfa_failures').length, 0);
     // A denial for another reason is not an MFA failure.
     const other = Array.from({ length: 5 }, (_, i) => activation('carol', T0 + i * MIN, 'dba', { outcome: 'denied', reasons: ['not_eligible'] }));
     assert.equal(only(run({ events: other }), 'mfa_failures').length, 0);
@@ -313,5 +318,10 @@ describe('detection settings', () => {
     assert.equal(field({ rules: { too_many_holders: { maxShare: 1.5 } } }), 'rules.too_many_holders.maxShare');
     assert.equal(field({ rules: [] }), 'rules');
     assert.equal(field({ extra: 1 }), 'extra');
+    // Names every object inherits are not rules or fields (they once got through to a TypeError: a 500).
+    assert.equal(field({ rules: { direct_assignment: { toString: 1 } } }), 'rules.direct_assignment.toString');
+    assert.equal(field({ rules: { toString: { length: 1 } } }), 'rules.toString');
+    assert.equal(field({ rules: { constructor: { name: 'x' } } }), 'rules.constructor');
+    assert.equal(field({ rules: { hasOwnProperty: {} } }), 'rules.hasOwnProperty');
   });
 });

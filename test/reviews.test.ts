@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { ADMIN_TOKEN, BACKENDS, startServer, user, type TestServer } from './helpers/harness.js';
+import { ADMIN_TOKEN, BACKENDS, sessionFor, startServer, user, type TestServer } from './helpers/harness.js';
 
 /**
  * Access reviews over HTTP on both backends with the manual clock: campaigns over eligibilities and
@@ -325,6 +325,116 @@ for (const backend of BACKENDS) {
       assert.deepEqual([end.finalDecision, end.outcome, end.outcomeReason], ['deny', 'kept', 'lockout_protected']);
       assert.equal(await check('admin', 'elevate-admin', '/'), true);
       assert.ok((await auditOf('review.removal_skipped')).some((e) => e.data.reviewId === c.id && e.reasons.includes('lockout_protected')));
+    });
+
+    test("an alias sharing the holder's email is the same person: never a reviewer of that access, and a decision by them is refused 403 self_review", async () => {
+      tok.gina = await user(s, 'gina', { email: 'gina@corp.example' });
+      await user(s, 'gina-admin', { email: ' Gina@Corp.Example ' }); // her admin account: the same person
+      tok.hal = await user(s, 'hal');
+      await user(s, 'ivan');
+      ok(await s.call('POST', '/api/v1/principals', A, { id: 'dbas', kind: 'group', name: 'DBAs' }), 201);
+      ok(await s.call('PUT', '/api/v1/groups/dbas/members', A, { members: ['gina-admin'] }));
+      await role('alias');
+      for (const p of ['gina-admin', 'dbas', 'ivan']) await eligible(p, 'alias', '/a');
+      const c = await campaign({ name: 'Aliases', filter: { roles: ['alias'] }, reviewers: { kind: 'principals', principals: ['gina', 'hal'] } });
+      const by = Object.fromEntries((await items(c.id)).map((i) => [i.principalId, i]));
+      assert.deepEqual(by['gina-admin'].reviewers, ['hal']);
+      assert.deepEqual(by.dbas.reviewers, ['hal'], 'a member of the holding group is gina under another id');
+      assert.deepEqual(by.ivan.reviewers, ['gina', 'hal']);
+
+      // ivan takes gina's email after the snapshot: she is still listed, but deciding is refused; so are her own items.
+      ok(await s.call('PATCH', '/api/v1/principals/ivan', A, { email: 'GINA@corp.example' }));
+      refused(await decide(tok.gina!, c.id, by.ivan.id, 'approve'), 403, 'self_review');
+      refused(await decide(tok.gina!, c.id, by['gina-admin'].id, 'approve'), 403, 'self_review');
+      refused(await decide(tok.gina!, c.id, by.dbas.id, 'approve'), 403, 'self_review');
+      refused(await s.call('POST', `/api/v1/reviews/${c.id}/decisions`, tok.gina!, { items: [by.ivan.id], decision: 'deny', reason: 'not needed' }), 403, 'self_review');
+      const denials = (await auditOf('authz.denied')).filter((e) => e.actorId === 'gina' && e.reasons.includes('self_review'));
+      assert.equal(denials.length, 4);
+      assert.deepEqual(denials.map((e) => e.principalId).sort(), ['dbas', 'gina-admin', 'ivan', 'ivan']);
+      assert.equal((await items(c.id)).filter((i) => i.decision !== null).length, 0, 'nothing was decided');
+      ok(await decide(tok.hal!, c.id, by.ivan.id, 'approve'));
+
+      // A self-review is still the holder's own, not their alias's.
+      const selfie = await campaign({ name: 'Alias self', filter: { roles: ['alias'], principalKinds: ['user'] }, reviewers: { kind: 'self' } });
+      const mine = Object.fromEntries((await items(selfie.id)).map((i) => [i.principalId, i.reviewers]));
+      assert.deepEqual(mine['gina-admin'], ['gina-admin']);
+      for (const x of [c, selfie]) ok(await s.call('POST', `/api/v1/reviews/${x.id}/cancel`, A));
+    });
+
+    test('recurrence after the jobs stopped longer than a period: missed occurrences are skipped (never run with no review window) and a late start still gets the full duration', async () => {
+      await role('catchup');
+      await eligible('alice', 'catchup', '/c');
+      const c = await campaign({ name: 'Weekly catch-up', filter: { roles: ['catchup'] }, reviewers: { kind: 'manager' }, recurrence: 'weekly', durationDays: 3, defaultDecision: 'remove', reminderDays: null });
+      const start = Date.parse(c.startsAt);
+      const [item] = await items(c.id);
+      ok(await decide(tok.bob!, c.id, item.id, 'approve', 'still on the rota'));
+
+      s.clock.advance(20 * DAY); // the jobs were stopped for almost three weeks
+      for (let i = 0; i < 4; i++) await s.uc.reviews.tick();
+      const done = ok(await s.call('GET', `/api/v1/reviews/${c.id}`, A));
+      assert.equal(done.status, 'completed');
+      const next = ok(await s.call('GET', `/api/v1/reviews/${done.nextId}`, A));
+      assert.equal(next.status, 'scheduled');
+      assert.equal(next.startsAt, new Date(start + 21 * DAY).toISOString(), 'the occurrences of days 7 and 14 are over: skipped');
+      assert.equal(Date.parse(next.endsAt) - Date.parse(next.startsAt), 3 * DAY);
+      const series = (ok(await s.call('GET', '/api/v1/reviews', A)).items as any[]).filter((x) => x.name === 'Weekly catch-up');
+      assert.deepEqual(series.map((x) => x.id).sort(), [c.id, next.id].sort());
+      assert.equal(ok(await s.call('GET', '/api/v1/eligibilities?principal=alice&role=catchup', A)).items.length, 1, 'nothing removed by default');
+      assert.ok(!(await auditOf('review.access_removed')).some((e) => series.some((x) => x.id === e.data.reviewId)));
+      assert.ok((await auditOf('review.created')).some((e) => e.data.reviewId === next.id && e.data.skippedPeriods === 2));
+
+      // The job that should start it runs two days late: reviewers still get three days from then.
+      s.clock.set(start + 23 * DAY);
+      await s.uc.reviews.tick();
+      const started = ok(await s.call('GET', `/api/v1/reviews/${next.id}`, A));
+      assert.equal(started.status, 'active');
+      assert.equal(started.startsAt, next.startsAt);
+      assert.equal(started.endsAt, new Date(s.clock.now() + 3 * DAY).toISOString());
+      const ev = (await auditOf('review.started')).find((e) => e.data.reviewId === next.id);
+      assert.deepEqual([ev.data.startedAt, ev.data.endsAt, ev.data.scheduledEndsAt], [s.clock.now(), s.clock.now() + 3 * DAY, Date.parse(next.endsAt)]);
+      s.clock.advance(2 * DAY);
+      await s.uc.reviews.tick();
+      assert.equal(ok(await s.call('GET', `/api/v1/reviews/${next.id}`, A)).status, 'active', 'still open for review');
+      s.clock.advance(DAY);
+      await s.uc.reviews.tick();
+      assert.equal(ok(await s.call('GET', `/api/v1/reviews/${next.id}`, A)).status, 'completed');
+      assert.equal(ok(await s.call('GET', '/api/v1/eligibilities?principal=alice&role=catchup', A)).items.length, 0, 'undecided after a full window: the default applies');
+      const third = ok(await s.call('GET', `/api/v1/reviews/${next.id}`, A)).nextId;
+      assert.equal(ok(await s.call('GET', `/api/v1/reviews/${third}`, A)).startsAt, new Date(start + 28 * DAY).toISOString());
+      ok(await s.call('POST', `/api/v1/reviews/${third}/cancel`, A));
+    });
+
+    test('inactive account means never seen: sign-in, browser session, API token use (CLI) or an activation request all count', async () => {
+      tok.tina = await user(s, 'tina');
+      tok.cli = await user(s, 'cli');
+      for (const p of ['sam', 'idle']) await user(s, p);
+      await role('seen');
+      for (const p of ['tina', 'sam', 'cli', 'idle']) await eligible(p, 'seen', '/s');
+      s.clock.advance(40 * DAY);
+      const seenAt = s.clock.now();
+      ok(await activate(tok.tina!, 'seen', '/s'), 201); // through an API token: no sign-in on record
+      await sessionFor(s, 'sam'); // a browser session, seen now
+      ok(await s.call('GET', '/api/v1/me', tok.cli!)); // the CLI's token, used now (its last use is written after the answer)
+      for (let i = 0; i < 100; i++) {
+        const [t] = await s.store.transaction((tx) => s.store.tokens.listFor(tx, 'cli'));
+        if (t?.lastUsedAt === seenAt) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      s.clock.advance(DAY);
+      const c = await campaign({
+        name: 'Seen', filter: { roles: ['seen'], include: ['eligibilities'] }, reviewers: { kind: 'principals', principals: ['bob'] }, defaultDecision: 'recommendation',
+        recommend: { unusedDays: 3650, inactiveDays: 30 },
+      });
+      const by = Object.fromEntries((await items(c.id)).map((i) => [i.principalId, i]));
+      for (const p of ['tina', 'sam', 'cli']) {
+        assert.equal(by[p].recommendation.decision, 'approve', `${p}: ${JSON.stringify(by[p].recommendation)}`);
+        assert.equal(by[p].lastSignInAt, new Date(seenAt).toISOString(), p);
+      }
+      assert.deepEqual([by.idle.recommendation.decision, by.idle.recommendation.reasons, by.idle.lastSignInAt], ['deny', ['inactive_account'], null]);
+      assert.match(by.idle.recommendation.message, /never been used/);
+      ok(await s.call('POST', `/api/v1/reviews/${c.id}/complete`, A));
+      const end = Object.fromEntries((await items(c.id)).map((i) => [i.principalId, i.outcome]));
+      assert.deepEqual(end, { cli: 'kept', idle: 'removed', sam: 'kept', tina: 'kept' });
     });
 
     test('bad input is refused with a stable code and changes nothing', async () => {

@@ -25,6 +25,8 @@ export type PrincipalPatch = Partial<Omit<PrincipalInput, 'id' | 'kind'>> & { st
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
+const TOUCH_EVERY_MS = 60_000;
+
 export function cleanEmail(e: string | null | undefined): string | null {
   if (e === undefined || e === null || e === '') return null;
   const v = e.normalize('NFKC').trim().toLowerCase();
@@ -340,6 +342,12 @@ export function makeTokens(deps: Deps) {
       if (!t || t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt <= now)) throw new Unauthenticated('invalid_token', 'the token is not valid');
       // A suspended or deleted principal's tokens stop working at once.
       if (deps.index.principalInfo(t.principalId)?.status !== 'active') throw new Unauthenticated('invalid_token', 'the token is not valid');
+      // Last use, for reviews and detection ("not seen in N days"): written at most once a minute
+      // per token and node, after answering, never holding up the request.
+      if (t.lastUsedAt === null || now - t.lastUsedAt >= TOUCH_EVERY_MS) {
+        t.lastUsedAt = now;
+        void store.transaction((tx) => store.tokens.touch(tx, t.id, now)).catch(() => {});
+      }
       return { token: t, principal: { id: t.principalId } };
     },
   };

@@ -49,6 +49,7 @@ export interface ReviewItem {
   since: number;
   endsAt: number | null;
   lastActivationAt: number | null;
+  /** When a user was last seen: sign-in, session, API token use or activation request (the name is the API's). */
   lastSignInAt: number | null;
   recommendation: Recommendation;
   reviewers: string[];
@@ -92,8 +93,15 @@ export interface ReviewRepo {
   counts(tx: Tx, campaignIds: string[]): Promise<Map<string, ReviewCounts>>;
   /** Does this principal review any item of the campaign? */
   isReviewer(tx: Tx, campaignId: string, principalId: string): Promise<boolean>;
-  /** Latest successful sign-in (audit `auth.login`, outcome allowed) per principal. */
-  lastSignIns(tx: Tx, principalIds: string[]): Promise<Map<string, number>>;
+  /**
+   * When each principal was last seen, as detection counts sign-ins (alerts-repo stateFacts), plus
+   * activations: the latest of a successful sign-in (audit `auth.login`, outcome allowed), a browser
+   * session's `last_seen_at`, an API token's `last_used_at` (CLI and API users) and an activation or
+   * extension request they made. Principals never seen are absent.
+   */
+  lastSeen(tx: Tx, principalIds: string[]): Promise<Map<string, number>>;
+  /** Principals whose email, lower-cased, is one of `emails` (given as `emailKey` makes them): a holder's aliases. */
+  principalsByEmail(tx: Tx, emails: string[]): Promise<{ id: string; email: string }[]>;
   /** Latest start of an activated grant per principal, role and scope (started by `now`). */
   lastActivations(tx: Tx, principalIds: string[], now: number): Promise<{ principalId: string; roleId: string; scope: string; at: number }[]>;
 }

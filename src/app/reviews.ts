@@ -3,12 +3,14 @@ import { Conflict, Invalid, NotFound } from '../core/errors.js';
 import { ADMIN_ROLE, ROOT_SCOPE, type Principal, type Role } from '../core/model.js';
 import {
   DAY_MS,
+  emailKey,
   finalDecision,
   isStanding,
-  nextStart,
+  nextOccurrence,
   normalizeCampaign,
   recommend,
   resolveReviewers,
+  reviewWindowEnd,
   selectCandidates,
   type Candidate,
   type ReviewDecision,
@@ -27,12 +29,14 @@ import { settingsOf } from './roles.js';
 /**
  * Access reviews (issue 5 part 1), after Entra ID access reviews: a campaign snapshots the
  * eligibilities and live assignments its filter selects when it starts (standing access first),
- * resolves each item's reviewers then (nobody reviews their own access unless it is a
- * self-review), and recommends from use. At the end, undecided items take the campaign's default
- * and denied access is removed in one transaction with its audit events: eligibilities the way
- * eligibilities.remove does it, assignments revoked through grants.endAssignment; the
- * last standing elevate-admin is never removed (`lockout_protected`). A recurring campaign
- * schedules its next occurrence when it completes.
+ * resolves each item's reviewers then (nobody reviews their own access, nor through an alias
+ * sharing their email, unless it is a self-review), and recommends from use (activations, and
+ * when the account was last seen: sign-in, session, API token, activation request). At the end,
+ * undecided items take the campaign's default and denied access is removed in one transaction
+ * with its audit events: eligibilities the way eligibilities.remove does it, assignments revoked
+ * through grants.endAssignment; the last standing elevate-admin is never removed (`lockout_protected`). A recurring campaign
+ * schedules its next occurrence when it completes, skipping periods already over; reviewers always
+ * get the full duration, counted from the start at the latest.
  */
 
 type Deps = Pick<AppDeps, 'store' | 'index' | 'clock' | 'newId'>;
@@ -188,8 +192,40 @@ export function makeReviews(deps: Deps) {
     }
     const people = [...new Set([...holdersOf.values()].flat())];
     const activations = await store.reviews.lastActivations(tx, people, now);
-    const users = [...holdersOf.keys()].filter((id) => picked.some((x) => x.principalId === id && x.principalKind === 'user'));
-    const signIns = await store.reviews.lastSignIns(tx, users);
+    const users = [...new Set(picked.filter((x) => x.principalKind === 'user').map((x) => x.principalId))];
+    const activationsBy = new Map<string, typeof activations>();
+    for (const a of activations) {
+      const list = activationsBy.get(a.principalId);
+      if (list) list.push(a);
+      else activationsBy.set(a.principalId, [a]);
+    }
+    // Last seen: sign-in, session, API token use or activation request (a CLI-only user is not inactive).
+    const seen = await store.reviews.lastSeen(tx, users);
+
+    // Aliases: other principals sharing a holder's email are the same person (as approvals treat them).
+    const emailOf = new Map<string, string>();
+    for (const id of people) {
+      const k = emailKey((await look.principal(id))?.email);
+      if (k !== null) emailOf.set(id, k);
+    }
+    const byEmail = new Map<string, string[]>();
+    if (emailOf.size > 0) {
+      for (const a of await store.reviews.principalsByEmail(tx, [...new Set(emailOf.values())])) {
+        const k = emailKey(a.email);
+        if (k === null) continue;
+        const list = byEmail.get(k);
+        if (list) list.push(a.id);
+        else byEmail.set(k, [a.id]);
+      }
+    }
+    const aliasesOf = (holders: readonly string[]): string[] => {
+      const out = new Set<string>();
+      for (const h of holders) {
+        const k = emailOf.get(h);
+        for (const id of k === undefined ? [] : (byEmail.get(k) ?? [])) if (!holders.includes(id)) out.add(id);
+      }
+      return [...out];
+    };
 
     const named = c.reviewers.kind === 'principals' ? await look.expand([...c.reviewers.principals, ...c.reviewers.groups]) : [];
     const fallback = await look.expand(c.reviewers.fallback);
@@ -202,15 +238,16 @@ export function makeReviews(deps: Deps) {
       const holders = holdersOf.get(x.principalId)!;
       const { reviewers } = resolveReviewers(c.reviewers.kind, {
         holders,
+        aliases: aliasesOf(holders),
         managers: c.reviewers.kind === 'manager' && p.managerId ? await look.expand([p.managerId]) : [],
         roleOwners: owners.get(role.id) ?? [],
         named,
         fallback,
         creator: c.createdBy,
       });
-      const used = activations.filter((a) => holders.includes(a.principalId) && a.roleId === x.roleId && covers(x.scope, a.scope));
+      const used = holders.flatMap((h) => activationsBy.get(h) ?? []).filter((a) => a.roleId === x.roleId && covers(x.scope, a.scope));
       const lastActivationAt = used.length ? Math.max(...used.map((a) => a.at)) : null;
-      const lastSignInAt = p.kind === 'user' ? (signIns.get(p.id) ?? null) : null;
+      const lastSignInAt = p.kind === 'user' ? (seen.get(p.id) ?? null) : null;
       const standing = isStanding(x);
       items.push({
         id: deps.newId(), campaignId: c.id, position, subjectKind: x.kind, subjectId: x.id, principalId: p.id, principalName: p.name, principalKind: p.kind,
@@ -228,15 +265,21 @@ export function makeReviews(deps: Deps) {
   async function start(tx: Tx, c: ReviewCampaign, actor: Actor, now: number): Promise<ReviewCampaign> {
     const items = await buildItems(tx, c, now);
     await store.reviews.insertItems(tx, items);
-    const next: ReviewCampaign = { ...c, status: 'active' };
+    // Started late (the jobs were stopped, or an occurrence began in the past): the end moves so that
+    // reviewers still get the whole duration; the start stays, the series' anchor.
+    const endsAt = reviewWindowEnd(c.endsAt, c.durationDays, now);
+    const next: ReviewCampaign = { ...c, status: 'active', endsAt };
     await store.reviews.updateCampaign(tx, next);
     const perReviewer = new Map<string, number>();
     for (const i of items) for (const r of i.reviewers) perReviewer.set(r, (perReviewer.get(r) ?? 0) + 1);
     await writeAudit(audit, tx, now, actor, {}, [
-      draft('review.started', 'info', { reviewId: c.id, name: c.name, items: items.length, standing: items.filter((i) => i.standing).length, reviewers: perReviewer.size, unreviewed: items.filter((i) => i.reviewers.length === 0).length, endsAt: c.endsAt }),
+      draft('review.started', 'info', {
+        reviewId: c.id, name: c.name, items: items.length, standing: items.filter((i) => i.standing).length, reviewers: perReviewer.size,
+        unreviewed: items.filter((i) => i.reviewers.length === 0).length, startedAt: now, endsAt, ...(endsAt !== c.endsAt ? { scheduledEndsAt: c.endsAt } : {}),
+      }),
     ]);
     for (const [reviewer, n] of perReviewer) {
-      await notify(tx, now, { event: 'review.assigned', audience: reviewer, reviewId: c.id, name: c.name, items: n, endsAt: iso(c.endsAt) });
+      await notify(tx, now, { event: 'review.assigned', audience: reviewer, reviewId: c.id, name: c.name, items: n, endsAt: iso(endsAt) });
     }
     return next;
   }
@@ -320,13 +363,14 @@ export function makeReviews(deps: Deps) {
     }
     let nextId: string | null = null;
     if (c.recurrence) {
-      const startsAt = nextStart(c.startsAt, c.recurrence);
+      // Periods whose whole window is already over (the jobs were stopped) are skipped, not run at once.
+      const { startsAt, skipped } = nextOccurrence(c.startsAt, c.recurrence, c.durationDays, now);
       const n: ReviewCampaign = {
         ...c, id: deps.newId(), status: 'scheduled', startsAt, endsAt: startsAt + c.durationDays * DAY_MS, completedAt: null, remindedAt: null,
         createdAt: now, previousId: c.id, nextId: null,
       };
       await store.reviews.insertCampaign(tx, n);
-      await writeAudit(audit, tx, now, actor, {}, [draft('review.created', 'info', { reviewId: n.id, name: n.name, previousId: c.id, recurrence: c.recurrence, startsAt, endsAt: n.endsAt })]);
+      await writeAudit(audit, tx, now, actor, {}, [draft('review.created', 'info', { reviewId: n.id, name: n.name, previousId: c.id, recurrence: c.recurrence, startsAt, endsAt: n.endsAt, ...(skipped ? { skippedPeriods: skipped } : {}) })]);
       nextId = n.id;
     }
     const done: ReviewCampaign = { ...c, status: 'completed', completedAt: now, endsAt: Math.min(c.endsAt, now), nextId };
@@ -362,7 +406,7 @@ export function makeReviews(deps: Deps) {
     const ids = [...new Set(itemIds)];
     if (ids.length === 0) throw new Invalid('invalid_request', 'name at least one item', { field: 'items' });
     const now = clock.now();
-    const out = await store.transaction(async (tx): Promise<{ refused: 'self_review' | 'not_reviewer'; item: ReviewItem } | { refused: null; decided: ReviewItem[] }> => {
+    const out = await store.transaction(async (tx): Promise<{ refused: 'self_review' | 'not_reviewer'; item: ReviewItem; alias?: boolean } | { refused: null; decided: ReviewItem[] }> => {
       const c = await loadOrThrow(tx, id, true);
       const items = await store.reviews.items(tx, id, { ids });
       if (items.length !== ids.length) {
@@ -373,9 +417,22 @@ export function makeReviews(deps: Deps) {
         throw new Conflict('review_closed', c.status === 'scheduled' ? `this campaign starts at ${iso(c.startsAt)}` : `this campaign is ${c.status === 'active' ? 'over' : c.status}: decisions are closed`, { status: c.status });
       }
       const mine = new Set(await subjectsInTx(store, tx, actor.principalId));
+      // The same person under another id: the actor's email is the holder's (or a holding group member's).
+      const look = lookups(tx);
+      const actorEmail = emailKey((await look.principal(actor.principalId))?.email);
+      const alias = async (item: ReviewItem): Promise<boolean> => {
+        if (actorEmail === null) return false;
+        const p = await look.principal(item.principalId);
+        if (!p) return false;
+        for (const id of p.kind === 'group' ? await look.membersOf(p.id) : [p.id]) {
+          if (id !== actor.principalId && emailKey((await look.principal(id))?.email) === actorEmail) return true;
+        }
+        return false;
+      };
       for (const item of items) {
-        // A holder never reviews their own access (directly or through a group), unless the campaign is a self-review.
+        // A holder never reviews their own access (directly, through a group, or through an alias sharing their email), unless the campaign is a self-review.
         if (c.reviewers.kind !== 'self' && mine.has(item.principalId)) return { refused: 'self_review' as const, item };
+        if (c.reviewers.kind !== 'self' && (await alias(item))) return { refused: 'self_review' as const, item, alias: true };
         if (!item.reviewers.includes(actor.principalId)) return { refused: 'not_reviewer' as const, item };
       }
       const decided: ReviewItem[] = [];
@@ -395,7 +452,9 @@ export function makeReviews(deps: Deps) {
     if (out.refused !== null) {
       const subject = { principalId: out.item.principalId, roleId: out.item.roleId, scope: out.item.scope };
       return out.refused === 'self_review'
-        ? deny(deps, actor, 'review.decide', subject, 'self_review', 'you cannot review your own access (nor access you hold through a group); another reviewer decides it')
+        ? deny(deps, actor, 'review.decide', subject, 'self_review', out.alias
+          ? `you share an email with the holder of item ${out.item.id} (or a member of the group holding it): the same person cannot review their own access; another reviewer decides it`
+          : 'you cannot review your own access (nor access you hold through a group); another reviewer decides it')
         : deny(deps, actor, 'review.decide', subject, 'not_reviewer', `you are not a reviewer of item ${out.item.id}`);
     }
     return out.decided;

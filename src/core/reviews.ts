@@ -48,7 +48,7 @@ export interface ReviewerSpec {
 export interface RecommendSettings {
   /** An eligibility with no activation for this many days is recommended for removal. */
   unusedDays: number;
-  /** A user who has not signed in for this many days is recommended for removal. */
+  /** A user not seen (no sign-in, session, API token use or activation request) for this many days is recommended for removal. */
   inactiveDays: number;
 }
 
@@ -189,6 +189,11 @@ export function selectCandidates(cands: readonly Candidate[], f: ReviewFilter): 
 export interface ReviewerFacts {
   /** Who holds the access: the principal itself, or every member of a group that holds it. */
   holders: readonly string[];
+  /**
+   * Other principals sharing a holder's email: the same person under another id (as approvals
+   * treat them). Never reviewers, like the holders; a self-review is still only the holders'.
+   */
+  aliases?: readonly string[];
   /** The principal's manager(s), expanded to active people; empty when none. */
   managers: readonly string[];
   /** The role's owners, groups expanded. */
@@ -209,9 +214,10 @@ export interface ResolvedReviewers {
 
 /**
  * Who reviews one item. Nobody reviews their own access unless the campaign is a self-review: the
- * holders (the principal, or every member of the group holding it) are removed. When that leaves
- * nobody, the campaign's fallback reviewers take the item, then its creator; when even the creator
- * is a holder, nobody reviews it and the default decision applies at the end.
+ * holders (the principal, or every member of the group holding it) and their aliases (principals
+ * with a holder's email) are removed. When that leaves nobody, the campaign's fallback reviewers
+ * take the item, then its creator; when even the creator is a holder or alias, nobody reviews it
+ * and the default decision applies at the end.
  */
 export function resolveReviewers(kind: ReviewerKind, f: ReviewerFacts): ResolvedReviewers {
   const uniq = (xs: readonly string[]) => [...new Set(xs)].sort();
@@ -219,7 +225,7 @@ export function resolveReviewers(kind: ReviewerKind, f: ReviewerFacts): Resolved
     const r = uniq(f.holders);
     return r.length ? { reviewers: r, via: 'self' } : { reviewers: [], via: 'none' };
   }
-  const holders = new Set(f.holders);
+  const holders = new Set([...f.holders, ...(f.aliases ?? [])]);
   const notHolder = (xs: readonly string[]) => uniq(xs.filter((x) => !holders.has(x)));
   const primary = notHolder(kind === 'manager' ? f.managers : kind === 'role_owners' ? f.roleOwners : f.named);
   if (primary.length) return { reviewers: primary, via: kind };
@@ -239,9 +245,12 @@ export interface UsageFacts {
   since: number;
   /** Latest activation of the role at a scope the eligibility covers, by the holder (or a member of the holding group). */
   lastActivationAt: number | null;
-  /** Latest successful sign-in (users). */
+  /**
+   * Users: when the account was last seen, whatever the way in: the latest successful sign-in,
+   * browser session use, API token use (the CLI) or activation request. The name is the API's.
+   */
   lastSignInAt: number | null;
-  /** When the principal was created: a user who never signed in counts as inactive from then. */
+  /** When the principal was created: a user never seen counts as inactive from then. */
   principalCreatedAt: number;
   now: number;
   unusedDays: number;
@@ -259,8 +268,9 @@ const days = (ms: number) => Math.floor(ms / DAY_MS);
 /**
  * What Elevate suggests the reviewer decide. Deny when the access is standing (a direct assignment
  * that never ends: convert it to an eligibility instead), when an eligibility has not been used
- * for `unusedDays` (counted from its start when never used), or when a user has not signed in for
- * `inactiveDays` (counted from the account's creation when never). Approve otherwise.
+ * for `unusedDays` (counted from its start when never used), or when a user has not been seen (signed
+ * in, used a session or an API token, requested an activation) for `inactiveDays` (counted from the
+ * account's creation when never). Approve otherwise.
  */
 export function recommend(u: UsageFacts): Recommendation {
   const reasons: string[] = [];
@@ -286,8 +296,8 @@ export function recommend(u: UsageFacts): Recommendation {
       reasons.push('inactive_account');
       why.push(
         u.lastSignInAt === null
-          ? `the account has never signed in (created ${days(u.now - u.principalCreatedAt)} days ago; threshold ${u.inactiveDays} days)`
-          : `the account last signed in ${days(u.now - u.lastSignInAt)} days ago (threshold ${u.inactiveDays} days)`,
+          ? `the account has never been used: no sign-in, session, API token use or activation (created ${days(u.now - u.principalCreatedAt)} days ago; threshold ${u.inactiveDays} days)`
+          : `the account was last seen ${days(u.now - u.lastSignInAt)} days ago: sign-in, session, API token use or activation (threshold ${u.inactiveDays} days)`,
       );
     }
   }
@@ -317,6 +327,16 @@ export function minPeriodMs(r: Recurrence): number {
 }
 
 /**
+ * The key two emails are compared by: NFKC, trimmed, lower-cased (as the directory stores them);
+ * null when there is none. Two principals with the same key are one person.
+ */
+export function emailKey(email: string | null | undefined): string | null {
+  if (!email) return null;
+  const k = email.normalize('NFKC').trim().toLowerCase();
+  return k === '' ? null : k;
+}
+
+/**
  * When the next campaign of a series starts: the previous start plus one period, in UTC calendar
  * months (the day clamped to the month's last: 31 January + 1 month = 28 or 29 February).
  */
@@ -327,4 +347,28 @@ export function nextStart(startsAt: number, r: Recurrence): number {
   const m = d.getUTCMonth() + MONTHS[r];
   const lastDay = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
   return Date.UTC(y, m, Math.min(d.getUTCDate(), lastDay), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds());
+}
+
+/**
+ * The next occurrence of a series whose last campaign started at `startsAt`, created at `now`: one
+ * period later, and further periods while that occurrence's whole window would already be over
+ * (the jobs stopped for longer than a period). A missed occurrence is skipped, never created past
+ * its end, started and completed at once with the default applied and nobody given time to review.
+ */
+export function nextOccurrence(startsAt: number, r: Recurrence, durationDays: number, now: number): { startsAt: number; skipped: number } {
+  let next = nextStart(startsAt, r);
+  let skipped = 0;
+  while (next + durationDays * DAY_MS <= now) {
+    next = nextStart(next, r);
+    skipped++;
+  }
+  return { startsAt: next, skipped };
+}
+
+/**
+ * When a campaign starting at `now` ends: its scheduled end, or later so that reviewers always get
+ * the full duration (a campaign started late, or whose window passed while the jobs were stopped).
+ */
+export function reviewWindowEnd(endsAt: number, durationDays: number, now: number): number {
+  return Math.max(endsAt, now + durationDays * DAY_MS);
 }

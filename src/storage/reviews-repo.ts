@@ -225,19 +225,38 @@ export function reviewRepo(dialect: Dialect): ReviewRepo {
       const r = await q(tx).selectFrom('review_reviewers').select('item_id').where('reviewer_id', '=', principalId).where('campaign_id', '=', campaignId).limit(1).executeTakeFirst();
       return r !== undefined;
     },
-    async lastSignIns(tx, principalIds) {
+    async lastSeen(tx, principalIds) {
       const out = new Map<string, number>();
+      const bump = (id: string | null, at: number | string | null) => {
+        if (id === null || at === null) return;
+        const n = Number(at);
+        if (!(out.get(id)! >= n)) out.set(id, n);
+      };
       for (const part of chunks(principalIds, 1, dialect)) {
-        const rows = await q(tx)
+        const db = q(tx);
+        const signIns = await db
           .selectFrom('audit_events')
-          .select('principal_id')
-          .select((eb) => eb.fn.max('ts').as('at'))
+          .select(['principal_id', (eb) => eb.fn.max('ts').as('at')])
           .where('type', '=', 'auth.login')
           .where('outcome', '=', 'allowed')
           .where('principal_id', 'in', part)
           .groupBy('principal_id')
           .execute();
-        for (const r of rows) if (r.principal_id !== null && r.at !== null) out.set(r.principal_id, Number(r.at));
+        for (const r of signIns) bump(r.principal_id, r.at);
+        const sessions = await db.selectFrom('sessions').select(['principal_id', (eb) => eb.fn.max('last_seen_at').as('at')]).where('principal_id', 'in', part).groupBy('principal_id').execute();
+        for (const r of sessions) bump(r.principal_id, r.at);
+        const tokens = await db.selectFrom('api_tokens').select(['principal_id', (eb) => eb.fn.max('last_used_at').as('at')]).where('principal_id', 'in', part).groupBy('principal_id').execute();
+        for (const r of tokens) bump(r.principal_id, r.at);
+        const requests = await db.selectFrom('requests').select(['principal_id', (eb) => eb.fn.max('created_at').as('at')]).where('principal_id', 'in', part).groupBy('principal_id').execute();
+        for (const r of requests) bump(r.principal_id, r.at);
+      }
+      return out;
+    },
+    async principalsByEmail(tx, emails) {
+      const out: { id: string; email: string }[] = [];
+      for (const part of chunks([...new Set(emails)], 1, dialect)) {
+        const rows = await q(tx).selectFrom('principals').select(['id', 'email']).where(sql<string>`lower(email)`, 'in', part).execute();
+        for (const r of rows) if (r.email !== null) out.push({ id: r.id, email: r.email });
       }
       return out;
     },

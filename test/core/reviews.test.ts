@@ -4,12 +4,15 @@ import fc from 'fast-check';
 import { Invalid } from '../../src/core/errors.js';
 import {
   DAY_MS,
+  emailKey,
   finalDecision,
   isStanding,
+  nextOccurrence,
   nextStart,
   normalizeCampaign,
   recommend,
   resolveReviewers,
+  reviewWindowEnd,
   selectCandidates,
   type Candidate,
   type Recurrence,
@@ -35,8 +38,8 @@ describe('recommendations', () => {
     { name: 'never activated, granted 5 days ago (grace)', facts: { lastActivationAt: null, since: NOW - 5 * DAY_MS }, decision: 'approve', reasons: ['recently_granted'] },
     { name: 'starts in the future', facts: { lastActivationAt: null, since: NOW + 5 * DAY_MS }, decision: 'approve', reasons: ['recently_granted'] },
     { name: 'not signed in for 45 days', facts: { lastSignInAt: NOW - 45 * DAY_MS }, decision: 'deny', reasons: ['inactive_account'] },
-    { name: 'never signed in, created long ago', facts: { lastSignInAt: null }, decision: 'deny', reasons: ['inactive_account'] },
-    { name: 'never signed in, created yesterday', facts: { lastSignInAt: null, principalCreatedAt: NOW - DAY_MS }, decision: 'approve', reasons: ['recently_used'] },
+    { name: 'never seen, created long ago', facts: { lastSignInAt: null }, decision: 'deny', reasons: ['inactive_account'] },
+    { name: 'never seen, created yesterday', facts: { lastSignInAt: null, principalCreatedAt: NOW - DAY_MS }, decision: 'approve', reasons: ['recently_used'] },
     { name: 'both unused and inactive', facts: { lastActivationAt: null, lastSignInAt: null }, decision: 'deny', reasons: ['unused_eligibility', 'inactive_account'] },
     { name: 'a group does not sign in', facts: { principalKind: 'group', lastSignInAt: null }, decision: 'approve', reasons: ['recently_used'] },
     { name: 'a service does not sign in', facts: { principalKind: 'service', lastSignInAt: null }, decision: 'approve', reasons: ['recently_used'] },
@@ -58,6 +61,8 @@ describe('recommendations', () => {
     const r = recommend({ ...base, lastActivationAt: NOW - 45 * DAY_MS });
     assert.match(r.message, /last activated 45 days ago \(threshold 30 days\)/);
     assert.match(recommend({ ...base, kind: 'assignment', standing: true }).message, /eligible/);
+    assert.match(recommend({ ...base, lastSignInAt: NOW - 45 * DAY_MS }).message, /last seen 45 days ago: sign-in, session, API token use or activation/);
+    assert.match(recommend({ ...base, lastSignInAt: null }).message, /never been used: no sign-in, session, API token use or activation/);
   });
 
   it('property: deny exactly when some reason applies; raising a threshold never turns a keep into a remove', () => {
@@ -119,17 +124,31 @@ describe('reviewer resolution', () => {
     assert.deepEqual(r, { reviewers: ['fred'], via: 'fallback' });
   });
 
-  it('property: nobody ever reviews access they hold, except in self-review; the list is sorted and distinct', () => {
+  it("an alias (another principal with a holder's email) is the same person: never a reviewer, except that a self-review stays the holders'", () => {
+    assert.deepEqual(resolveReviewers('manager', { ...facts, aliases: ['bob'] }), { reviewers: ['fred'], via: 'fallback' });
+    assert.deepEqual(resolveReviewers('principals', { ...facts, named: ['rita', 'alice-admin'], aliases: ['alice-admin'] }), { reviewers: ['rita'], via: 'principals' });
+    assert.deepEqual(resolveReviewers('manager', { ...facts, managers: [], fallback: ['fred'], aliases: ['fred', 'admin'] }), { reviewers: [], via: 'none' });
+    assert.deepEqual(resolveReviewers('self', { ...facts, aliases: ['alice-admin'] }), { reviewers: ['alice'], via: 'self' });
+  });
+  it('emails compare as the directory stores them: NFKC, trimmed, lower-cased; none never matches', () => {
+    assert.equal(emailKey(' Alice@Corp.Example '), 'alice@corp.example');
+    assert.equal(emailKey('ａlice@corp.example'), 'alice@corp.example');
+    assert.equal(emailKey(null), null);
+    assert.equal(emailKey(''), null);
+    assert.equal(emailKey('  '), null);
+  });
+
+  it('property: nobody ever reviews access they hold (or an alias of theirs), except in self-review; the list is sorted and distinct', () => {
     const ids = fc.array(fc.constantFrom<string>('a', 'b', 'c', 'd', 'e', 'admin'), { maxLength: 5 });
     fc.assert(
-      fc.property(fc.constantFrom<ReviewerKind>('manager', 'role_owners', 'principals', 'self'), ids, ids, ids, ids, ids, fc.constantFrom<string>('a', 'admin'), (kind, holders, managers, roleOwners, named, fallback, creator) => {
-        const r = resolveReviewers(kind, { holders, managers, roleOwners, named, fallback, creator });
+      fc.property(fc.constantFrom<ReviewerKind>('manager', 'role_owners', 'principals', 'self'), ids, ids, ids, ids, ids, ids, fc.constantFrom<string>('a', 'admin'), (kind, holders, aliases, managers, roleOwners, named, fallback, creator) => {
+        const r = resolveReviewers(kind, { holders, aliases, managers, roleOwners, named, fallback, creator });
         assert.deepEqual(r.reviewers, [...new Set(r.reviewers)].sort());
         if (kind === 'self') assert.deepEqual(r.reviewers, [...new Set(holders)].sort());
         else {
-          for (const x of r.reviewers) assert.ok(!holders.includes(x), `${x} reviews their own access`);
-          // Somebody reviews unless every candidate, creator included, is a holder.
-          if (r.reviewers.length === 0) assert.ok(holders.includes(creator));
+          for (const x of r.reviewers) assert.ok(!holders.includes(x) && !aliases.includes(x), `${x} reviews their own access`);
+          // Somebody reviews unless every candidate, creator included, is a holder or an alias.
+          if (r.reviewers.length === 0) assert.ok(holders.includes(creator) || aliases.includes(creator));
         }
       }),
       { numRuns: 1000 },
@@ -216,6 +235,46 @@ describe('the end of a campaign', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('the next occurrence after the jobs stopped', () => {
+  const t = (s: string) => Date.parse(s);
+  it('on time: one period later', () => {
+    assert.deepEqual(nextOccurrence(t('2026-03-02T09:00:00Z'), 'weekly', 3, t('2026-03-05T09:00:00Z')), { startsAt: t('2026-03-09T09:00:00Z'), skipped: 0 });
+    // Not yet over (it ends after now): kept, though it starts in the past.
+    assert.deepEqual(nextOccurrence(t('2026-03-02T09:00:00Z'), 'weekly', 3, t('2026-03-12T08:59:59Z')), { startsAt: t('2026-03-09T09:00:00Z'), skipped: 0 });
+  });
+  it('occurrences whose window is already over are skipped', () => {
+    assert.deepEqual(nextOccurrence(t('2026-03-02T09:00:00Z'), 'weekly', 3, t('2026-03-12T09:00:00Z')), { startsAt: t('2026-03-16T09:00:00Z'), skipped: 1 });
+    assert.deepEqual(nextOccurrence(t('2026-03-02T09:00:00Z'), 'weekly', 3, t('2026-03-22T09:00:00Z')), { startsAt: t('2026-03-23T09:00:00Z'), skipped: 2 });
+    assert.deepEqual(nextOccurrence(t('2026-01-15T00:00:00Z'), 'monthly', 10, t('2026-04-20T00:00:00Z')), { startsAt: t('2026-04-15T00:00:00Z'), skipped: 2 });
+  });
+  it('property: the next window is never over at creation, is a start of the series, and no later window that is not over was skipped', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2040, 0, 1) }), fc.constantFrom<Recurrence>('weekly', 'monthly', 'quarterly', 'semiannual', 'yearly'),
+        fc.integer({ min: 1, max: 7 }), fc.integer({ min: 0, max: 800 * DAY_MS }),
+        (start, r, durationDays, late) => {
+          const now = start + late;
+          const out = nextOccurrence(start, r, durationDays, now);
+          assert.ok(out.startsAt + durationDays * DAY_MS > now);
+          let s = nextStart(start, r);
+          for (let i = 0; i < out.skipped; i++) {
+            assert.ok(s + durationDays * DAY_MS <= now, 'only windows already over are skipped');
+            s = nextStart(s, r);
+          }
+          assert.equal(s, out.startsAt);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+  it('reviewers get the full duration from a late start; an on-time start keeps its end', () => {
+    const start = t('2026-03-09T09:00:00Z');
+    assert.equal(reviewWindowEnd(start + 3 * DAY_MS, 3, start), start + 3 * DAY_MS);
+    assert.equal(reviewWindowEnd(start + 3 * DAY_MS, 3, start + DAY_MS), start + 4 * DAY_MS);
+    assert.equal(reviewWindowEnd(start + 3 * DAY_MS, 3, start + 10 * DAY_MS), start + 13 * DAY_MS);
   });
 });
 

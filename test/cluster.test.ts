@@ -65,7 +65,11 @@ describe('two nodes on one PostgreSQL', { skip: PG_SKIP }, () => {
     const tokens = await Promise.all(users.map((u) => user(a, u)));
     for (const u of users) await a.call('POST', '/api/v1/eligibilities', ADMIN_TOKEN, { principalId: u, roleId: 'ops', scope: '/', endsAt: null, justification: 'sre' });
     const ids: string[] = [];
-    for (const t of tokens) ids.push((await a.call('POST', '/api/v1/requests', t, { roleId: 'ops', scope: '/prod', duration: 'PT10M', justification: 'Rolling restart of the fleet' })).body.assignmentId);
+    for (const t of tokens) {
+      const r = await a.call('POST', '/api/v1/requests', t, { roleId: 'ops', scope: '/prod', duration: 'PT10M', justification: 'Rolling restart of the fleet' });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      ids.push(r.body.assignmentId);
+    }
     clock.advance(11 * 60_000);
     await Promise.all([a.jobs.tick(), b.jobs.tick(), a.jobs.tick(), b.jobs.tick()]);
     const ev = await a.call('GET', '/api/v1/audit?type=assignment.expired&limit=1000', ADMIN_TOKEN);

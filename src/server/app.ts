@@ -78,8 +78,16 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
   const nodeId = randomUUID();
   const index = new DecisionIndex();
   // Tag every change this node publishes, so it does not reload its own writes when the feed echoes them.
+  // While an index load runs, changes are held back and replayed onto the loaded index (see resync).
+  let buffered: IndexChange[] | null = [];
   const localPublish = o.store.changes.publish.bind(o.store.changes);
-  o.store.changes.publish = (tx, c) => localPublish(tx, { ...c, origin: nodeId });
+  o.store.changes.publish = (tx, c) => {
+    // This node's own writes update the index in place after commit; one that commits while a
+    // fresh index is loading may be missing from it, so it is held and replayed (reloaded from the
+    // database) like a change heard from another node.
+    tx.afterCommit(() => buffered?.push({ ...c }));
+    return localPublish(tx, { ...c, origin: nodeId });
+  };
   const identity = { ...defaultIdentityOptions(o.identity?.publicUrl), ...o.identity };
   const deps = { store: o.store, index, clock: o.clock, newId: randomUUID, limits: o.limits, identity, sealer: makeSealer(o.secretKey ?? randomBytes(32)) };
   const uc = makeUseCases(deps, o.signer, o.notifyWebhook ? { notify: webhookSender(o.notifyWebhook) } : {}, o.siemSinks ?? {});
@@ -87,7 +95,6 @@ export async function buildServer(o: ServerOptions): Promise<Elevate> {
   // The change feed can speak before the Fastify app (and its logger) exists.
   let appLog: FastifyBaseLogger | null = null;
   // Subscribe before loading so nothing committed in between is missed; replay what arrived during the load.
-  let buffered: IndexChange[] | null = [];
   const onChange = (c: IndexChange) => {
     if (c.origin === nodeId) return;
     if (buffered) return void buffered.push(c);

@@ -60,6 +60,41 @@ describe('two nodes on one PostgreSQL', { skip: PG_SKIP }, () => {
     await until(async () => (await b.call('GET', '/api/v1/check?principal=frank&role=ops&scope=/prod', ADMIN_TOKEN)).body.allowed === true, 5000);
   });
 
+  test("a node's own writes made while it reloads its index are kept", async () => {
+    // Hold node a's reload after it has read the database, so the writes below land between the
+    // read and the swap: without replaying them, the loaded index would not know gail at all.
+    const orig = a.store.loadIndex.bind(a.store);
+    let read!: () => void;
+    let release!: () => void;
+    const wasRead = new Promise<void>((r) => (read = r));
+    const gate = new Promise<void>((r) => (release = r));
+    a.store.loadIndex = async (sink) => {
+      await orig(sink);
+      read();
+      await gate;
+    };
+    try {
+      const pgm = (await import('pg')).default;
+      const c = new pgm.Client({ connectionString: process.env.ELEVATE_TEST_DATABASE_URL });
+      await c.connect();
+      await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query ILIKE 'listen %' AND pid <> pg_backend_pid()`);
+      await c.end();
+      await wasRead;
+      const tok = await user(a, 'gail');
+      assert.equal((await a.call('POST', '/api/v1/eligibilities', ADMIN_TOKEN, { principalId: 'gail', roleId: 'ops', scope: '/', endsAt: null, justification: 'sre' })).status, 201);
+      release();
+      let last: unknown = null;
+      await until(async () => {
+        const r = await a.call('POST', '/api/v1/requests', tok, { roleId: 'ops', scope: '/prod', duration: 'PT10M', justification: 'Rolling restart of the fleet' });
+        last = r.body;
+        return r.status === 201 && r.body.status === 'active';
+      }, 3000).catch(() => assert.fail(`gail cannot activate on the node that made her eligible: ${JSON.stringify(last)}`));
+    } finally {
+      release();
+      a.store.loadIndex = orig;
+    }
+  });
+
   test('an expiry is booked exactly once when both nodes run the jobs at the same time', async () => {
     const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
     const tokens = await Promise.all(users.map((u) => user(a, u)));

@@ -587,6 +587,10 @@ export class ElevateClient {
   reviewExportUrl(id: string, format: 'csv' | 'json'): string {
     return this.url(`${API}/reviews/${enc(id)}/export`, { format });
   }
+  /** The results as the server sends them (CSV text or the JSON document); the caller streams the body. */
+  reviewExport(id: string, format: 'csv' | 'json'): Promise<Response> {
+    return this.send('GET', `${API}/reviews/${enc(id)}/export`, { query: { format }, headers: { accept: format === 'csv' ? 'text/csv' : 'application/json' }, timeoutMs: 0 });
+  }
 
   // --- detection alerts ---
   listAlerts(query: { status?: AlertStatus; severity?: AlertSeverity; rule?: string; limit?: number } = {}): Promise<Items<Alert>> {
@@ -633,6 +637,11 @@ export class ElevateClient {
   }
   evidence(query: EvidenceQuery): Promise<EvidenceReport> {
     return this.call('GET', `${API}/reports/evidence`, { query: { ...query, format: 'json' } });
+  }
+  /** The report in any format, as sent (the caller streams the body to a file or stdout). */
+  evidenceExport(query: EvidenceQuery, format: 'json' | 'csv' | 'html'): Promise<Response> {
+    const accept = { json: 'application/json', csv: 'text/csv', html: 'text/html' }[format];
+    return this.send('GET', `${API}/reports/evidence`, { query: { ...query, format }, headers: { accept }, timeoutMs: 0 });
   }
 
   // --- SIEM export and self-audit ---

@@ -4,6 +4,7 @@ import { ApiError } from './client.js';
 import { registerAccess } from './commands/access.js';
 import { registerAdmin } from './commands/admin.js';
 import { registerAudit } from './commands/audit.js';
+import { registerGovernance } from './commands/governance.js';
 import { registerSession } from './commands/session.js';
 import { version } from './context.js';
 import { describeError, EXIT } from './errors.js';
@@ -48,6 +49,7 @@ Exit status: 0 ok, 1 error, 2 usage, 3 denied, 4 still pending after activate --
   registerAdmin(program);
   registerAccess(program);
   registerAudit(program);
+  registerGovernance(program);
   return program;
 }
 

@@ -79,7 +79,7 @@ function newestKey(keys: AuditKey[]): AuditKey | undefined {
 }
 
 /** Counts bytes and lines while passing the export through untouched. */
-class Counter extends Transform {
+export class Counter extends Transform {
   lines = 0;
   bytes = 0;
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

@@ -67,6 +67,9 @@ const REASONS: Record<string, string> = {
   note_required: 'Write a note: what you found or did.',
   alert_acknowledged: 'Someone has already acknowledged this alert.',
   alert_resolved: 'This alert is already resolved.',
+  // SIEM export
+  replay_failed: 'The output refused these events again. They stay in the list; check the output (see its last error) and try again later.',
+  sink_not_configured: 'This output is no longer configured on this server, so its events cannot be sent again.',
   // sign-in and MFA
   invalid_credentials: 'The user name or password is wrong.',
   mfa_invalid_code: 'That code is wrong. Check your authenticator app and try again.',

@@ -7,6 +7,7 @@ import type {
   AlertSeverity,
   AlertStatus,
   Campaign,
+  DetectionSettings,
   EvidenceItem,
   EvidenceQuery,
   EvidenceReport,
@@ -15,11 +16,14 @@ import type {
   ReviewItem,
   RolloutItem,
   RolloutMode,
+  SelfAuditStatus,
+  SiemDeadLetter,
+  SiemSink,
   StandingItem,
 } from '../../../src/cli/client.js';
 import { client, type Principal } from '../api.js';
 
-export type { Alert, AlertDetail, AlertSeverity, AlertStatus, Campaign, EvidenceItem, EvidenceQuery, EvidenceReport, NewCampaign, ReviewDecision, ReviewItem, RolloutItem, RolloutMode, StandingItem };
+export type { Alert, AlertDetail, AlertSeverity, AlertStatus, Campaign, DetectionSettings, SiemDeadLetter, SiemSink, EvidenceItem, EvidenceQuery, EvidenceReport, NewCampaign, ReviewDecision, ReviewItem, RolloutItem, RolloutMode, StandingItem };
 
 // ---- access reviews -----------------------------------------------------------------------------
 
@@ -48,6 +52,22 @@ export const alerts = async (f: { status?: AlertStatus | ''; severity?: AlertSev
 export const alert = (id: string) => client().getAlert(id);
 export const acknowledgeAlert = (id: string, note: string) => client().acknowledgeAlert(id, note.trim() || undefined);
 export const resolveAlert = (id: string, note: string) => client().resolveAlert(id, note.trim());
+
+/** Every rule with `enabled`, `severity` and its thresholds. */
+export const detectionSettings = () => client().detectionSettings();
+/** Replaces the whole document; 400 invalid_settings names the field (`details.field`, like `rules.frequent_activations.max`). */
+export const saveDetectionSettings = (body: DetectionSettings) => client().setDetectionSettings(body);
+
+// ---- SIEM export and the false-allow self-audit -------------------------------------------------------
+
+export const siemSinks = async () => (await client().siemStatus()).sinks;
+export const deadLetters = async () => (await client().siemDeadLetters()).items;
+/** 409 replay_failed when the output refuses again, sink_not_configured when it is gone. */
+export const replayDeadLetter = (id: string) => client().replayDeadLetter(id);
+
+/** A self-audit run as the server sends it (the client's type names only some of its counts). */
+export type SelfAuditRun = SelfAuditStatus['runs'][number] & { falseAllows?: number; inconclusive?: number };
+export const selfAudit = async (): Promise<{ runs: SelfAuditRun[]; falseAllowTotal: number }> => client().selfAudit();
 
 // ---- standing access and rollout ---------------------------------------------------------------------
 

@@ -157,6 +157,22 @@ for (const backend of BACKENDS) {
       assert.equal((await falseAllowAlerts())[0].count, 2);
     });
 
+    test('a run that cannot be recorded keeps its answers: the next tick judges them', async () => {
+      s.clock.advance(MIN);
+      for (let i = 0; i < SAMPLE_EVERY; i++) assert.equal((await check(alice, 'alice', 'dba', '/prod')).allowed, false);
+      s.clock.advance(RUN_EVERY_MS);
+      const before = (await selfAudit()).runs.length;
+      const insert = s.store.siem.insertSelfAuditRun;
+      s.store.siem.insertSelfAuditRun = async () => {
+        throw new Error('the database went away');
+      };
+      await assert.rejects(s.uc.selfAudit.run(), /went away/);
+      s.store.siem.insertSelfAuditRun = insert;
+      assert.equal((await selfAudit()).runs.length, before);
+      assert.ok((await s.uc.selfAudit.run()) >= 1, 'the kept answers are judged at the next tick, without waiting five minutes');
+      assert.equal((await selfAudit()).runs.length, before + 1);
+    });
+
     test('only admins read the self-audit', async () => {
       const r = await s.call('GET', '/api/v1/self-audit', alice);
       assert.equal(r.status, 403);

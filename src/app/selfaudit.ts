@@ -72,6 +72,13 @@ export function makeSelfAudit(deps: Deps, tap: CheckTap) {
   let lastRunAt = -Infinity;
   const totals: SelfAuditTotals = { runs: 0, sampled: 0, sampledAllows: 0, disagreements: 0, falseAllows: 0, falseDenials: 0, inconclusive: 0 };
 
+  /** Put an answer into the next ring slot (overwriting the oldest when full). */
+  function keep(a: Sample): void {
+    Object.assign(ring[next]!, a);
+    next = next + 1 === RING ? 0 : next + 1;
+    if (filled < RING) filled++;
+  }
+
   tap.on((principalId, roleId, scope, at, d) => {
     answers++;
     if (!d.allowed && answers % SAMPLE_EVERY !== 0) return;
@@ -215,13 +222,26 @@ export function makeSelfAudit(deps: Deps, tap: CheckTap) {
       lastRunAt = now;
       const samples = take();
       if (samples.length === 0) return 0;
-      const v = await store.transaction((tx) => verdicts(tx, samples));
-      const falseAllows = samples.filter((_, i) => v[i] === 'false_allow');
-      const falseDenials = v.filter((x) => x === 'false_deny').length;
-      const inconclusive = v.filter((x) => x === 'inconclusive').length;
-      const checked = samples.length - inconclusive;
-      const run: SelfAuditRun = { id: deps.newId(), at: now, sampled: checked, disagreements: falseAllows.length + falseDenials, falseAllows: falseAllows.length, inconclusive };
-      await record(now, run, falseAllows);
+      let v: Verdict[];
+      let falseAllows: Sample[];
+      let falseDenials: number;
+      let inconclusive: number;
+      let run: SelfAuditRun;
+      try {
+        v = await store.transaction((tx) => verdicts(tx, samples));
+        falseAllows = samples.filter((_, i) => v[i] === 'false_allow');
+        falseDenials = v.filter((x) => x === 'false_deny').length;
+        inconclusive = v.filter((x) => x === 'inconclusive').length;
+        run = { id: deps.newId(), at: now, sampled: samples.length - inconclusive, disagreements: falseAllows.length + falseDenials, falseAllows: falseAllows.length, inconclusive };
+        await record(now, run, falseAllows);
+      } catch (e) {
+        // Not judged (e.g. another node raised the same alert at the same instant): keep the
+        // answers for the next tick rather than dropping them.
+        for (const s of samples) keep(s);
+        lastRunAt = -Infinity;
+        throw e;
+      }
+      const checked = run.sampled;
 
       totals.runs++;
       totals.sampled += checked;

@@ -366,7 +366,7 @@ export interface SiemDeadLetter {
 }
 
 export interface SelfAuditStatus {
-  runs: { at: ApiTime; sampled: number; disagreements: number }[];
+  runs: { at: ApiTime; sampled: number; disagreements: number; falseAllows: number; inconclusive: number }[];
   falseAllowTotal: number;
 }
 

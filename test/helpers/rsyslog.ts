@@ -36,6 +36,11 @@ export interface Rsyslog {
 }
 
 export const RSYSLOGD = '/usr/sbin/rsyslogd';
+
+const hasGtls = ['x86_64-linux-gnu', 'aarch64-linux-gnu'].some((a) => existsSync(`/usr/lib/${a}/rsyslog/lmnsd_gtls.so`));
+/** `{ skip: RSYSLOG_SKIP }`: false when rsyslogd and its TLS driver are installed, else the reason (CI installs both). */
+export const RSYSLOG_SKIP: string | false =
+  existsSync(RSYSLOGD) && hasGtls ? false : `${RSYSLOGD} or rsyslog-gnutls not found: syslog export tests skipped (CI installs rsyslog and rsyslog-gnutls)`;
 const SEP = '\u001f';
 
 export async function freePort(): Promise<number> {

@@ -141,7 +141,7 @@ for (const backend of BACKENDS) {
       s.index.removeAssignment('forged-1');
     });
 
-    test('an index missing a real grant: a false denial counts as a disagreement, but raises no false-allow alert', async () => {
+    test('an index missing a real grant: a false denial is a disagreement too, with its own critical alert (not a false allow)', async () => {
       s.clock.advance(MIN);
       const act = await s.call('POST', '/api/v1/requests', alice, { roleId: 'dba', scope: '/prod', duration: 'PT1H', justification: JUST });
       assert.equal(act.status, 201);
@@ -155,6 +155,11 @@ for (const backend of BACKENDS) {
       assert.equal(r.runs[0]!.disagreements, 1);
       assert.equal(r.falseAllowTotal, 2);
       assert.equal((await falseAllowAlerts())[0].count, 2);
+      const deny = (await s.call('GET', '/api/v1/alerts?rule=false_deny', A)).body.items;
+      assert.equal(deny.length, 1);
+      assert.deepEqual([deny[0].severity, deny[0].principals, deny[0].roleId, deny[0].scope], ['critical', ['alice'], 'dba', '/prod']);
+      const ev = (await s.call('GET', `/api/v1/alerts/${deny[0].id}`, A)).body.eventRecords;
+      assert.deepEqual(ev.map((e: { type: string }) => e.type), ['selfaudit.false_deny']);
     });
 
     test('a run that cannot be recorded keeps its answers: the next tick judges them', async () => {

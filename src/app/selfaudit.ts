@@ -169,50 +169,67 @@ export function makeSelfAudit(deps: Deps, tap: CheckTap) {
   }
 
   /** Record the run; audit and alert each false allow (one finding per principal, role and scope). */
-  async function record(now: number, run: SelfAuditRun, falseAllows: Sample[]): Promise<void> {
+  /** Words for each kind of disagreement: both mean the in-memory index and the database diverged. */
+  const KINDS = {
+    false_allow: {
+      title: (s: Sample) => `Decision point allowed ${s.principalId} ${s.roleId} at ${s.scope} without a grant in the database`,
+      what: (n: number, s: Sample) =>
+        `The self-audit re-derived ${n} allowed check answer(s) from the grant history and found no assignment covering them ` +
+        `(first at ${new Date(s.at).toISOString()}; the index named grant ${s.assignmentId ?? 'none'}).`,
+    },
+    false_deny: {
+      title: (s: Sample) => `Decision point denied ${s.principalId} ${s.roleId} at ${s.scope} although the database holds a grant`,
+      what: (n: number, s: Sample) =>
+        `The self-audit re-derived ${n} denied check answer(s) from the grant history and found an assignment covering them ` +
+        `(first at ${new Date(s.at).toISOString()}).`,
+    },
+  } as const;
+
+  async function record(now: number, run: SelfAuditRun, disagreements: { kind: keyof typeof KINDS; samples: Sample[] }[]): Promise<void> {
     await store.transaction(async (tx) => {
       await store.siem.insertSelfAuditRun(tx, run);
       const actor = systemActor(now);
-      const byKey = new Map<string, Sample[]>();
-      for (const s of falseAllows) {
-        const k = `${s.principalId}\u0000${s.roleId}\u0000${s.scope}`;
-        byKey.set(k, [...(byKey.get(k) ?? []), s]);
-      }
-      for (const group of byKey.values()) {
-        const s = group[0]!;
-        const assignmentIds = [...new Set(group.map((x) => x.assignmentId))].slice(0, 20);
-        const ids: string[] = [];
-        const newId = () => {
-          const id = deps.newId();
-          ids.push(id);
-          return id;
-        };
-        await writeAudit({ audit: store.audit, newId }, tx, now, actor, { principalId: s.principalId, roleId: s.roleId, scope: s.scope }, [
-          draft('selfaudit.false_allow', 'info', { runId: run.id, answers: group.length, at: group.slice(0, 20).map((x) => new Date(x.at).toISOString()), assignmentIds, via: s.via }, ['false_allow']),
-        ]);
-        await raiseAlert(
-          { store, newId: deps.newId },
-          tx,
-          {
-            rule: 'false_allow',
-            severity: 'critical',
-            dedupeKey: `${s.principalId}|${s.roleId}|${s.scope}`,
-            title: `Decision point allowed ${s.principalId} ${s.roleId} at ${s.scope} without a grant in the database`,
-            summary:
-              `The self-audit re-derived ${group.length} allowed check answer(s) from the grant history and found no assignment covering them ` +
-              `(first at ${new Date(s.at).toISOString()}; the index named grant ${s.assignmentId ?? 'none'}). The in-memory decision index ` +
-              'disagrees with the database: restart the node to reload its index, and investigate how it diverged.',
-            principals: [s.principalId],
-            roleId: s.roleId,
-            scope: s.scope,
-            events: ids,
-            details: { runId: run.id, answers: group.length, assignmentIds },
-          },
-          now,
-        );
+      for (const { kind, samples } of disagreements) {
+        const byKey = new Map<string, Sample[]>();
+        for (const s of samples) {
+          const k = `${s.principalId}\u0000${s.roleId}\u0000${s.scope}`;
+          byKey.set(k, [...(byKey.get(k) ?? []), s]);
+        }
+        for (const group of byKey.values()) {
+          const s = group[0]!;
+          const assignmentIds = [...new Set(group.map((x) => x.assignmentId))].slice(0, 20);
+          const ids: string[] = [];
+          const newId = () => {
+            const id = deps.newId();
+            ids.push(id);
+            return id;
+          };
+          await writeAudit({ audit: store.audit, newId }, tx, now, actor, { principalId: s.principalId, roleId: s.roleId, scope: s.scope }, [
+            draft(`selfaudit.${kind}`, 'info', { runId: run.id, answers: group.length, at: group.slice(0, 20).map((x) => new Date(x.at).toISOString()), assignmentIds, via: s.via }, [kind]),
+          ]);
+          // Any disagreement is a critical alert: the decision point and the database must never differ.
+          await raiseAlert(
+            { store, newId: deps.newId },
+            tx,
+            {
+              rule: kind,
+              severity: 'critical',
+              dedupeKey: `${s.principalId}|${s.roleId}|${s.scope}`,
+              title: KINDS[kind].title(s),
+              summary: `${KINDS[kind].what(group.length, s)} The in-memory decision index disagrees with the database: restart the node to reload its index, and investigate how it diverged.`,
+              principals: [s.principalId],
+              roleId: s.roleId,
+              scope: s.scope,
+              events: ids,
+              details: { runId: run.id, answers: group.length, assignmentIds },
+            },
+            now,
+          );
+        }
       }
     });
   }
+
 
   return {
     /** Job: re-derive sampled check answers from the grant history; returns answers re-derived. */
@@ -233,7 +250,10 @@ export function makeSelfAudit(deps: Deps, tap: CheckTap) {
         falseDenials = v.filter((x) => x === 'false_deny').length;
         inconclusive = v.filter((x) => x === 'inconclusive').length;
         run = { id: deps.newId(), at: now, sampled: samples.length - inconclusive, disagreements: falseAllows.length + falseDenials, falseAllows: falseAllows.length, inconclusive };
-        await record(now, run, falseAllows);
+        await record(now, run, [
+          { kind: 'false_allow', samples: falseAllows },
+          { kind: 'false_deny', samples: samples.filter((_, i) => v[i] === 'false_deny') },
+        ]);
       } catch (e) {
         // Not judged (e.g. another node raised the same alert at the same instant): keep the
         // answers for the next tick rather than dropping them.

@@ -6,11 +6,40 @@ import { draft, writeAudit } from './audit-log.js';
 import { requireAdmin } from './authz.js';
 import { cancelPendingRenewals } from './renewals.js';
 import type { Actor, AppDeps } from './context.js';
+import type { Tx } from './ports.js';
 import { checkAdminGrant, parseAdminGrant, type AdminGrantInput } from './standing.js';
 
 type Deps = Pick<AppDeps, 'store' | 'index' | 'clock' | 'newId'>;
 
 export type EligibilityInput = AdminGrantInput;
+
+/**
+ * Remove an eligibility (locked by the caller, still live) in the caller's transaction: mark it
+ * removed, end the grants it alone covered, close its pending renewal, audit, and tell the index
+ * after commit (other nodes through the change feed). `reason` goes on the ended grants and the
+ * renewal; `audit` adds reason codes and data to the `eligibility.removed` event.
+ */
+export async function removeEligibilityInTx(
+  deps: Deps,
+  tx: Tx,
+  actor: Actor,
+  e: Eligibility,
+  now: number,
+  reason: string,
+  audit: { reasons?: string[]; data?: Record<string, unknown> } = {},
+): Promise<void> {
+  const { store, index } = deps;
+  await store.eligibilities.markRemoved(tx, e.id, now);
+  const holder = await store.principals.get(tx, e.principalId);
+  const affected = holder?.kind === 'group' ? await membersInTx(store, tx, holder.id) : [e.principalId];
+  const ended = await reconcileGrants(deps, tx, actor, affected, now, reason);
+  const cancelledRenewals = await cancelPendingRenewals(store, tx, e.id, actor.principalId, now, reason);
+  await writeAudit({ audit: store.audit, newId: deps.newId }, tx, now, actor, { principalId: e.principalId, roleId: e.roleId, scope: e.scope }, [
+    draft('eligibility.removed', 'info', { eligibilityId: e.id, endedAssignments: ended, cancelledRenewals, ...audit.data }, audit.reasons ?? []),
+  ]);
+  await store.changes.publish(tx, { kind: 'eligibility', id: e.id });
+  tx.afterCommit(() => index.removeEligibility(e.id));
+}
 
 export function makeEligibilities(deps: Deps) {
   const { store, index, clock } = deps;
@@ -44,14 +73,7 @@ export function makeEligibilities(deps: Deps) {
       await store.transaction(async (tx) => {
         const [e] = await store.eligibilities.lock(tx, [id], 'update');
         if (!e || e.removedAt !== null) throw new NotFound('not_found', 'eligibility not found');
-        await store.eligibilities.markRemoved(tx, id, now);
-        const holder = await store.principals.get(tx, e.principalId);
-        const affected = holder?.kind === 'group' ? await membersInTx(store, tx, holder.id) : [e.principalId];
-        const ended = await reconcileGrants(deps, tx, actor, affected, now, 'eligibility_removed');
-        const cancelledRenewals = await cancelPendingRenewals(store, tx, id, actor.principalId, now, 'eligibility_removed');
-        await writeAudit(audit, tx, now, actor, { principalId: e.principalId, roleId: e.roleId, scope: e.scope }, [draft('eligibility.removed', 'info', { eligibilityId: id, endedAssignments: ended, cancelledRenewals })]);
-        await store.changes.publish(tx, { kind: 'eligibility', id });
-        tx.afterCommit(() => index.removeEligibility(id));
+        await removeEligibilityInTx(deps, tx, actor, e, now, 'eligibility_removed');
       });
     },
 

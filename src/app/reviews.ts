@@ -20,9 +20,9 @@ import { draft, writeAudit } from './audit-log.js';
 import { deny, isAdmin, requireAdmin } from './authz.js';
 import { systemActor, type Actor, type AppDeps } from './context.js';
 import { endAssignment } from './grants.js';
-import { assertAdminRemains, lockAdmins, membersInTx, reconcileGrants, subjectsInTx } from './holders.js';
+import { removeEligibilityInTx } from './eligibilities.js';
+import { assertAdminRemains, lockAdmins, membersInTx, subjectsInTx } from './holders.js';
 import type { Tx } from './ports.js';
-import { cancelPendingRenewals } from './renewals.js';
 import type { ReviewCampaign, ReviewCounts, ReviewItem, ReviewOutcome } from './reviews-ports.js';
 import { settingsOf } from './roles.js';
 
@@ -114,7 +114,7 @@ function toCsv(c: ReviewCampaign, items: ReviewItem[]): string {
 }
 
 export function makeReviews(deps: Deps) {
-  const { store, index, clock } = deps;
+  const { store, clock } = deps;
   const audit = { audit: store.audit, newId: deps.newId };
   const notify = (tx: Tx, now: number, payload: Record<string, unknown>) =>
     store.outbox.enqueue(tx, { id: deps.newId(), kind: 'notify', payload, createdAt: now, attempts: 0, nextAttemptAt: now, deliveredAt: null, lastError: null });
@@ -303,18 +303,8 @@ export function makeReviews(deps: Deps) {
     if (item.subjectKind === 'eligibility') {
       const [e] = await store.eligibilities.lock(tx, [item.subjectId], 'update');
       if (!e || e.removedAt !== null || (e.endsAt !== null && e.endsAt <= now)) return { outcome: 'removed', reason: 'already_gone' };
-      // As eligibilities.remove: mark removed, end grants no longer covered, close pending renewals, tell the index after commit.
-      await store.eligibilities.markRemoved(tx, e.id, now);
-      const holder = await store.principals.get(tx, e.principalId);
-      const affected = holder?.kind === 'group' ? await membersInTx(store, tx, holder.id) : [e.principalId];
-      const ended = await reconcileGrants(deps, tx, actor, affected, now, 'review_denied');
-      const cancelledRenewals = await cancelPendingRenewals(store, tx, e.id, actor.principalId, now, 'review_denied');
-      await writeAudit(audit, tx, now, actor, subject, [
-        draft('eligibility.removed', 'info', { eligibilityId: e.id, endedAssignments: ended, cancelledRenewals, reviewId: c.id }, ['review_denied']),
-        draft('review.access_removed', 'info', { ...ref, byDefault: item.decision === null }, ['review_denied']),
-      ]);
-      await store.changes.publish(tx, { kind: 'eligibility', id: e.id });
-      tx.afterCommit(() => index.removeEligibility(e.id));
+      await removeEligibilityInTx(deps, tx, actor, e, now, 'review_denied', { reasons: ['review_denied'], data: { reviewId: c.id } });
+      await writeAudit(audit, tx, now, actor, subject, [draft('review.access_removed', 'info', { ...ref, byDefault: item.decision === null }, ['review_denied'])]);
       return { outcome: 'removed', reason: item.decision === null ? `default_${c.defaultDecision}` : 'decided' };
     }
     const a = await store.assignments.get(tx, item.subjectId);

@@ -52,7 +52,7 @@ export const DEFAULT_RULES = {
   too_many_holders: { enabled: true, severity: 'high' as Severity, minTier: 'critical' as RiskTier, maxHolders: 5, maxShare: 0.1, minUsersForShare: 20 },
   /** An eligibility that is at least `days` old and was not used (no accepted activation request) for `days`. */
   unused_eligibility: { enabled: true, severity: 'low' as Severity, days: 90 },
-  /** An active user or service that holds an eligibility or a live assignment but has not signed in (nor used a token) for `days`. */
+  /** An active user or service that holds an eligibility or a live assignment but has not been seen (sign-in, session, API token or activation request) for `days`. */
   inactive_account: { enabled: true, severity: 'medium' as Severity, days: 90 },
   /** More than `max` activations by one principal within `windowHours`. */
   frequent_activations: { enabled: true, severity: 'medium' as Severity, max: 10, windowHours: 24 },
@@ -490,8 +490,8 @@ function detectState(state: StateFacts, settings: DetectionSettings, roles: Role
       if (seen > now - ms) continue;
       const held = [...holding.get(p.id)!].sort();
       out.push({
-        rule: 'inactive_account', severity: R.inactive_account.severity, dedupeKey: `principal:${p.id}`, title: `${p.id} has not signed in for ${R.inactive_account.days}+ days`,
-        summary: `${p.kind} ${p.id} ${p.lastSignInAt === null ? 'never signed in' : `last signed in at ${iso(p.lastSignInAt)}`} but still holds ${held.join(', ')}.`,
+        rule: 'inactive_account', severity: R.inactive_account.severity, dedupeKey: `principal:${p.id}`, title: `${p.id} has not been seen for ${R.inactive_account.days}+ days`,
+        summary: `${p.kind} ${p.id} ${p.lastSignInAt === null ? 'was never seen (no sign-in, session, token use or request)' : `was last seen at ${iso(p.lastSignInAt)}`} but still holds ${held.join(', ')}.`,
         principals: [p.id], roleId: held.length === 1 ? held[0]! : null, scope: null, events: [], details: { lastSignInAt: p.lastSignInAt === null ? null : iso(p.lastSignInAt), roles: held, days: R.inactive_account.days },
       });
     }

@@ -4,6 +4,7 @@ import type { AuditEvent } from '../core/audit.js';
 import type { DetectionEvent, Severity } from '../core/detection.js';
 import type { AlertsTable } from './alerts-schema.js';
 import type { Dialect } from './schema.js';
+import { lastSeen } from './last-seen.js';
 import { insertUnique, q } from './tx.js';
 
 const num = (v: number | string | null): number | null => (v === null ? null : Number(v));
@@ -164,16 +165,8 @@ export function alertRepo(dialect: Dialect): AlertRepo {
     async stateFacts(tx, now) {
       const db = q(tx);
       const principals = await db.selectFrom('principals').select(['id', 'kind', 'status', 'created_at']).execute();
-      // Signed in: a sign-in on the record, a session seen, or an API token used.
-      const seen = new Map<string, number>();
-      const bump = (id: string | null, at: number | string | null) => {
-        if (id === null || at === null) return;
-        const n = Number(at);
-        if (!(seen.get(id)! >= n)) seen.set(id, n);
-      };
-      for (const r of await db.selectFrom('audit_events').select(['principal_id', (eb) => eb.fn.max('ts').as('at')]).where('type', '=', 'auth.login').groupBy('principal_id').execute()) bump(r.principal_id, r.at);
-      for (const r of await db.selectFrom('sessions').select(['principal_id', (eb) => eb.fn.max('last_seen_at').as('at')]).groupBy('principal_id').execute()) bump(r.principal_id, r.at);
-      for (const r of await db.selectFrom('api_tokens').select(['principal_id', (eb) => eb.fn.max('last_used_at').as('at')]).groupBy('principal_id').execute()) bump(r.principal_id, r.at);
+      // Seen: a sign-in, a session in use, an API token used or an activation request (as reviews count it).
+      const seen = await lastSeen(tx, dialect, null);
       const assignments = await db
         .selectFrom('assignments')
         .select(['id', 'principal_id', 'role_id', 'scope', 'source', 'starts_at', 'ends_at'])

@@ -5,6 +5,7 @@ import type { DefaultDecision, Recurrence } from '../core/reviews.js';
 import type { RiskTier } from '../core/settings.js';
 import type { ReviewCampaignsTable, ReviewItemsTable } from './reviews-schema.js';
 import type { Dialect } from './schema.js';
+import { lastSeen } from './last-seen.js';
 import { chunks, insertUnique, q } from './tx.js';
 
 const num = (v: number | null): number | null => (v === null ? null : Number(v));
@@ -225,33 +226,7 @@ export function reviewRepo(dialect: Dialect): ReviewRepo {
       const r = await q(tx).selectFrom('review_reviewers').select('item_id').where('reviewer_id', '=', principalId).where('campaign_id', '=', campaignId).limit(1).executeTakeFirst();
       return r !== undefined;
     },
-    async lastSeen(tx, principalIds) {
-      const out = new Map<string, number>();
-      const bump = (id: string | null, at: number | string | null) => {
-        if (id === null || at === null) return;
-        const n = Number(at);
-        if (!(out.get(id)! >= n)) out.set(id, n);
-      };
-      for (const part of chunks(principalIds, 1, dialect)) {
-        const db = q(tx);
-        const signIns = await db
-          .selectFrom('audit_events')
-          .select(['principal_id', (eb) => eb.fn.max('ts').as('at')])
-          .where('type', '=', 'auth.login')
-          .where('outcome', '=', 'allowed')
-          .where('principal_id', 'in', part)
-          .groupBy('principal_id')
-          .execute();
-        for (const r of signIns) bump(r.principal_id, r.at);
-        const sessions = await db.selectFrom('sessions').select(['principal_id', (eb) => eb.fn.max('last_seen_at').as('at')]).where('principal_id', 'in', part).groupBy('principal_id').execute();
-        for (const r of sessions) bump(r.principal_id, r.at);
-        const tokens = await db.selectFrom('api_tokens').select(['principal_id', (eb) => eb.fn.max('last_used_at').as('at')]).where('principal_id', 'in', part).groupBy('principal_id').execute();
-        for (const r of tokens) bump(r.principal_id, r.at);
-        const requests = await db.selectFrom('requests').select(['principal_id', (eb) => eb.fn.max('created_at').as('at')]).where('principal_id', 'in', part).groupBy('principal_id').execute();
-        for (const r of requests) bump(r.principal_id, r.at);
-      }
-      return out;
-    },
+    lastSeen: (tx, principalIds) => lastSeen(tx, dialect, principalIds),
     async principalsByEmail(tx, emails) {
       const out: { id: string; email: string }[] = [];
       for (const part of chunks([...new Set(emails)], 1, dialect)) {

@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { useIsAdmin } from '../admin-check.js';
 import { useAction } from '../admin/form.js';
 import { Empty, Problem, useLoad } from '../ui.js';
 import { acknowledgeAlert, alert as loadAlert, alerts as loadAlerts, resolveAlert, type Alert, type AlertSeverity, type AlertStatus } from './api.js';
+import { Tabs } from '../tabs.js';
 import { Cell } from './Cell.js';
 import { AdminOnly } from './AdminOnly.js';
 import { DetectionRules } from './DetectionRules.js';
@@ -24,73 +25,18 @@ const TABS = [
   { id: 'rules', title: 'Detection rules', Panel: DetectionRules },
   { id: 'export', title: 'Export and self-audit', Panel: ExportAudit },
 ] as const;
-type TabId = (typeof TABS)[number]['id'];
-
-function tabFromUrl(): TabId {
-  const t = new URLSearchParams(location.search).get('tab');
-  return TABS.some((x) => x.id === t) ? (t as TabId) : 'alerts';
-}
-
 /**
  * The administrators' detection page: the alerts (first), the detection rules that raise them, and
  * where the audit log goes (SIEM outputs, dead letters) with the false-allow self-audit. Tabs, as on
  * the Administration page, so the main navigation stays as long as it is; `?tab=` names the tab.
  */
 export function Alerts() {
-  const id = useId();
   const admin = useIsAdmin();
-  const [tab, setTab] = useState<TabId>(tabFromUrl);
-  const tabs = useRef<Record<string, HTMLButtonElement | null>>({});
-
-  useEffect(() => {
-    const onPop = () => setTab(tabFromUrl());
-    addEventListener('popstate', onPop);
-    return () => removeEventListener('popstate', onPop);
-  }, []);
-
-  const choose = useCallback((t: TabId, focus = false) => {
-    setTab(t);
-    const url = t === 'alerts' ? location.pathname : `${location.pathname}?tab=${t}`;
-    if (url !== location.pathname + location.search) history.replaceState(null, '', url);
-    if (focus) tabs.current[t]?.focus();
-  }, []);
-
-  // Arrow keys move between tabs (the WAI-ARIA tabs pattern); Tab moves into the panel.
-  function onKey(e: KeyboardEvent) {
-    const i = TABS.findIndex((x) => x.id === tab);
-    const next = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? TABS.length - 1 : null;
-    if (next === null) return;
-    e.preventDefault();
-    choose(TABS[(next + TABS.length) % TABS.length]!.id, true);
-  }
-
   if (!admin) return <AdminOnly title="Alerts" admin={admin} />;
-  const current = TABS.find((t) => t.id === tab)!;
   return (
     <>
       <h1 tabIndex={-1}>Alerts</h1>
-      <div role="tablist" aria-label="Alerts sections" className="tabs" onKeyDown={onKey}>
-        {TABS.map((t) => (
-          <button
-            key={t.id}
-            ref={(el) => {
-              tabs.current[t.id] = el;
-            }}
-            type="button"
-            role="tab"
-            id={`${id}-tab-${t.id}`}
-            aria-selected={t.id === tab}
-            aria-controls={`${id}-panel`}
-            tabIndex={t.id === tab ? 0 : -1}
-            onClick={() => choose(t.id)}
-          >
-            {t.title}
-          </button>
-        ))}
-      </div>
-      <div role="tabpanel" id={`${id}-panel`} aria-labelledby={`${id}-tab-${current.id}`} className="tabpanel">
-        <current.Panel key={current.id} />
-      </div>
+      <Tabs tabs={TABS} label="Alerts sections" />
     </>
   );
 }

@@ -29,6 +29,24 @@ function safeReturnTo(v: unknown): string {
   return typeof v === 'string' && /^\/(?![/\\])[\x21-\x7e]{0,500}$/.test(v) ? v : '/';
 }
 
+/**
+ * What an identity provider sends back (RFC 6749 §4.1.2, RFC 9207 `iss`, OIDC session management).
+ * Named parameters, so the OpenAPI document describes them; other parameters an IdP adds are kept
+ * for the code exchange, which reads the whole callback URL.
+ */
+const OidcCallbackQuery = T.Object(
+  {
+    code: T.Optional(Str(4000)),
+    state: T.Optional(Str(4000)),
+    iss: T.Optional(Str(4000)),
+    session_state: T.Optional(Str(4000)),
+    error: T.Optional(Str(4000)),
+    error_description: T.Optional(Str(4000)),
+    error_uri: T.Optional(Str(4000)),
+  },
+  { additionalProperties: Str(4000) },
+);
+
 /** Browser sign-in and sign-out: /auth/login, /auth/logout, /auth/logout-all, /auth/oidc/login, /auth/oidc/callback. */
 export function authRoutes(uc: UseCases, o: AuthRouteOptions, authenticate: (req: FastifyRequest, reply: FastifyReply) => Promise<void>) {
   const origin = new URL(o.publicUrl).origin;
@@ -87,7 +105,7 @@ export function authRoutes(uc: UseCases, o: AuthRouteOptions, authenticate: (req
       return reply.redirect(url.href, 302);
     });
 
-    app.get<{ Querystring: Record<string, string> }>('/oidc/callback', { schema: { tags: ['auth'], summary: 'Where the identity provider returns the browser', querystring: T.Record(T.String(), Str(4000)) } }, async (req, reply) => {
+    app.get<{ Querystring: Record<string, string> }>('/oidc/callback', { schema: { tags: ['auth'], summary: 'Where the identity provider returns the browser', querystring: OidcCallbackQuery } }, async (req, reply) => {
       if (!o.oidc) throw new NotFound('oidc_not_configured', 'sign-in through an identity provider is not configured');
       const q = req.query;
       void reply.clearCookie(OIDC_COOKIE, { ...cookieBase, path: '/auth/oidc' });
